@@ -1,0 +1,204 @@
+//! Segmentation metrics on binary masks, and their aggregation over slices and patients.
+//!
+//! Conventions: a metric whose denominator is zero (e.g. Dice of an empty prediction on an
+//! empty slice) is 1.0 when prediction and truth agree and 0.0 otherwise; pixel-summed
+//! ("global") figures add the confusion counts of every slice before dividing.
+
+use serde::{Deserialize, Serialize};
+
+/// Pixel confusion counts of a predicted mask against the truth.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Confusion {
+    pub tp: u64,
+    pub fp: u64,
+    pub fn_: u64,
+    pub tn: u64,
+}
+
+fn ratio(num: u64, den: u64, agree: bool) -> f64 {
+    if den == 0 { if agree { 1.0 } else { 0.0 } } else { num as f64 / den as f64 }
+}
+
+impl Confusion {
+    /// Counts of `pred` against `truth`; both hold one value per pixel, non-zero = tumor.
+    ///
+    /// # Panics
+    /// If the two masks differ in length (a programming error, not bad input).
+    pub fn from_masks(pred: &[u8], truth: &[u8]) -> Self {
+        assert_eq!(pred.len(), truth.len(), "masks must have the same number of pixels");
+        let mut c = Confusion::default();
+        for (&p, &t) in pred.iter().zip(truth) {
+            match (p != 0, t != 0) {
+                (true, true) => c.tp += 1,
+                (true, false) => c.fp += 1,
+                (false, true) => c.fn_ += 1,
+                (false, false) => c.tn += 1,
+            }
+        }
+        c
+    }
+
+    pub fn add(&mut self, other: &Confusion) {
+        self.tp += other.tp;
+        self.fp += other.fp;
+        self.fn_ += other.fn_;
+        self.tn += other.tn;
+    }
+
+    fn empty_agreement(&self) -> bool {
+        self.tp + self.fp + self.fn_ == 0
+    }
+
+    pub fn dice(&self) -> f64 {
+        ratio(2 * self.tp, 2 * self.tp + self.fp + self.fn_, self.empty_agreement())
+    }
+
+    pub fn iou(&self) -> f64 {
+        ratio(self.tp, self.tp + self.fp + self.fn_, self.empty_agreement())
+    }
+
+    pub fn precision(&self) -> f64 {
+        ratio(self.tp, self.tp + self.fp, self.fn_ == 0)
+    }
+
+    pub fn recall(&self) -> f64 {
+        ratio(self.tp, self.tp + self.fn_, self.fp == 0)
+    }
+
+    pub fn predicted_positive(&self) -> bool {
+        self.tp + self.fp > 0
+    }
+
+    pub fn truly_positive(&self) -> bool {
+        self.tp + self.fn_ > 0
+    }
+}
+
+/// Accumulates slice results of many patients into a [`Summary`].
+#[derive(Debug, Default, Clone)]
+pub struct Evaluation {
+    patients: Vec<(String, Confusion)>,
+    global: Confusion,
+    // Slice-level detection: [truth][prediction] counts, index 1 = tumor present.
+    detection: [[u64; 2]; 2],
+}
+
+impl Evaluation {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records one slice of `patient`.
+    pub fn add_slice(&mut self, patient: &str, slice: Confusion) {
+        self.global.add(&slice);
+        let truth = usize::from(slice.truly_positive());
+        let pred = usize::from(slice.predicted_positive());
+        self.detection[truth][pred] += 1;
+        match self.patients.iter_mut().find(|(p, _)| p == patient) {
+            Some((_, c)) => c.add(&slice),
+            None => self.patients.push((patient.to_string(), slice)),
+        }
+    }
+
+    pub fn summary(&self) -> Summary {
+        let mut per_patient: Vec<f64> = self.patients.iter().map(|(_, c)| c.dice()).collect();
+        per_patient.sort_by(f64::total_cmp);
+        let n = per_patient.len();
+        let mean = if n == 0 { 0.0 } else { per_patient.iter().sum::<f64>() / n as f64 };
+        let median = match n {
+            0 => 0.0,
+            _ if n % 2 == 1 => per_patient[n / 2],
+            _ => (per_patient[n / 2 - 1] + per_patient[n / 2]) / 2.0,
+        };
+        let [[tn, fp], [fn_, tp]] = self.detection;
+        Summary {
+            patients: n,
+            slices: tn + fp + fn_ + tp,
+            dice: self.global.dice(),
+            iou: self.global.iou(),
+            precision: self.global.precision(),
+            recall: self.global.recall(),
+            patient_dice_mean: mean,
+            patient_dice_median: median,
+            slice_sensitivity: ratio(tp, tp + fn_, true),
+            slice_specificity: ratio(tn, tn + fp, true),
+            empty_slices: tn + fp,
+            tumor_slices: tp + fn_,
+        }
+    }
+
+    /// Dice of each patient, in the order they were first seen.
+    pub fn patient_dice(&self) -> Vec<(String, f64)> {
+        self.patients.iter().map(|(p, c)| (p.clone(), c.dice())).collect()
+    }
+}
+
+/// What `brainseg evaluate` reports.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    pub patients: usize,
+    pub slices: u64,
+    /// Pixel-summed over every slice of every patient.
+    pub dice: f64,
+    pub iou: f64,
+    pub precision: f64,
+    pub recall: f64,
+    /// 3D Dice of each patient (all its slices pooled), then mean / median over patients.
+    pub patient_dice_mean: f64,
+    pub patient_dice_median: f64,
+    /// Share of tumor slices where any tumor was predicted.
+    pub slice_sensitivity: f64,
+    /// Share of tumor-free slices where no tumor pixel was predicted.
+    pub slice_specificity: f64,
+    pub empty_slices: u64,
+    pub tumor_slices: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_and_ratios_on_a_hand_made_mask() {
+        // truth: 4 tumor pixels; pred: 3 of them plus 1 false positive.
+        let truth = [1, 1, 1, 1, 0, 0, 0, 0];
+        let pred = [1, 1, 1, 0, 1, 0, 0, 0];
+        let c = Confusion::from_masks(&pred, &truth);
+        assert_eq!(c, Confusion { tp: 3, fp: 1, fn_: 1, tn: 3 });
+        assert!((c.dice() - 0.75).abs() < 1e-12);
+        assert!((c.iou() - 0.6).abs() < 1e-12);
+        assert!((c.precision() - 0.75).abs() < 1e-12);
+        assert!((c.recall() - 0.75).abs() < 1e-12);
+    }
+
+    #[test]
+    fn empty_conventions() {
+        let both_empty = Confusion::from_masks(&[0, 0], &[0, 0]);
+        assert_eq!((both_empty.dice(), both_empty.iou()), (1.0, 1.0));
+        let missed = Confusion::from_masks(&[0, 0], &[1, 0]);
+        assert_eq!((missed.dice(), missed.precision(), missed.recall()), (0.0, 0.0, 0.0));
+        let false_alarm = Confusion::from_masks(&[1, 0], &[0, 0]);
+        assert_eq!((false_alarm.dice(), false_alarm.precision()), (0.0, 0.0));
+    }
+
+    #[test]
+    fn aggregation_is_pixel_summed_and_per_patient() {
+        let mut e = Evaluation::new();
+        // Patient a: perfect on a 2-pixel tumor slice and clean on an empty slice.
+        e.add_slice("a", Confusion::from_masks(&[1, 1, 0, 0], &[1, 1, 0, 0]));
+        e.add_slice("a", Confusion::from_masks(&[0, 0, 0, 0], &[0, 0, 0, 0]));
+        // Patient b: misses its 2-pixel tumor, false alarm on an empty slice.
+        e.add_slice("b", Confusion::from_masks(&[0, 0, 0, 0], &[1, 1, 0, 0]));
+        e.add_slice("b", Confusion::from_masks(&[1, 0, 0, 0], &[0, 0, 0, 0]));
+        let s = e.summary();
+        assert_eq!((s.patients, s.slices, s.tumor_slices, s.empty_slices), (2, 4, 2, 2));
+        // global: tp 2, fp 1, fn 2 -> dice 4/7
+        assert!((s.dice - 4.0 / 7.0).abs() < 1e-12);
+        assert!((s.precision - 2.0 / 3.0).abs() < 1e-12);
+        assert!((s.recall - 0.5).abs() < 1e-12);
+        assert!((s.patient_dice_mean - 0.5).abs() < 1e-12); // (1 + 0) / 2
+        assert!((s.patient_dice_median - 0.5).abs() < 1e-12);
+        assert!((s.slice_sensitivity - 0.5).abs() < 1e-12);
+        assert!((s.slice_specificity - 0.5).abs() < 1e-12);
+    }
+}

@@ -1,0 +1,204 @@
+//! The `.bsm` model file: everything needed to reproduce a model's predictions, checked on load.
+//!
+//! Layout: `BRAINSEG` magic, u32 LE header length, JSON [`ModelMeta`], then the weights as a
+//! burnpack record. The header holds the architecture, normalisation and post-processing, and the
+//! SHA-256 of the weights, so a truncated or edited file is refused instead of silently
+//! producing wrong masks.
+
+use burn::module::{ModuleMapper, Param};
+use burn::prelude::*;
+use burn::store::ModuleRecord;
+use burn::tensor::{Bytes, DType};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+use crate::model::{UNet, UNetConfig};
+use crate::postprocess::PostProcess;
+use crate::preprocess::Normalization;
+
+const MAGIC: &[u8; 8] = b"BRAINSEG";
+/// Bumped whenever the layout or the meaning of a field changes.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// How the model was made, for the model card and for `brainseg evaluate` output.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Provenance {
+    pub epochs: usize,
+    pub train_patients: usize,
+    pub validation_dice: Option<f64>,
+    pub notes: String,
+}
+
+/// The header of a model file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelMeta {
+    pub format_version: u32,
+    pub config: UNetConfig,
+    pub normalization: Normalization,
+    pub postprocess: PostProcess,
+    /// Average the prediction with that of the left-right mirrored slice.
+    pub flip_tta: bool,
+    /// `"f16"` or `"f32"`: how the weights are stored (they are always computed in f32).
+    pub weights_dtype: String,
+    pub weights_sha256: String,
+    pub provenance: Provenance,
+}
+
+impl ModelMeta {
+    /// A header for a fresh model; the hash and dtype are filled in by [`encode`].
+    pub fn new(config: UNetConfig, normalization: Normalization) -> Self {
+        Self {
+            format_version: FORMAT_VERSION,
+            config,
+            normalization,
+            postprocess: PostProcess::default(),
+            flip_tta: false,
+            weights_dtype: String::new(),
+            weights_sha256: String::new(),
+            provenance: Provenance::default(),
+        }
+    }
+}
+
+struct CastFloats(DType);
+
+impl ModuleMapper for CastFloats {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        let dtype = self.0;
+        param.map(|t| t.cast(dtype))
+    }
+}
+
+fn hex_sha256(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Serialises `model` with `meta`; `half` stores the weights as f16 (half the size).
+pub fn encode(model: UNet, mut meta: ModelMeta, half: bool) -> Result<Vec<u8>> {
+    let model = if half { model.map(&mut CastFloats(DType::F16)) } else { model };
+    let weights = model
+        .into_record()
+        .into_bytes()
+        .map_err(|e| Error::CorruptModel(format!("cannot serialise weights: {e}")))?;
+    meta.format_version = FORMAT_VERSION;
+    meta.weights_dtype = if half { "f16" } else { "f32" }.to_string();
+    meta.weights_sha256 = hex_sha256(&weights);
+    let header = serde_json::to_vec(&meta).map_err(|e| Error::CorruptModel(e.to_string()))?;
+    let mut out = Vec::with_capacity(12 + header.len() + weights.len());
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&(header.len() as u32).to_le_bytes());
+    out.extend_from_slice(&header);
+    out.extend_from_slice(&weights);
+    Ok(out)
+}
+
+/// Reads and checks the header; returns it with the weight bytes.
+pub fn read_meta(bytes: &[u8]) -> Result<(ModelMeta, &[u8])> {
+    if bytes.len() < 12 || &bytes[..8] != MAGIC {
+        return Err(Error::NotAModel("it does not start with the BRAINSEG signature".into()));
+    }
+    let len = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes")) as usize;
+    let header = bytes
+        .get(12..12 + len)
+        .ok_or_else(|| Error::CorruptModel("the header is cut short".into()))?;
+    let version: serde_json::Value =
+        serde_json::from_slice(header).map_err(|e| Error::CorruptModel(format!("header: {e}")))?;
+    let found = version.get("format_version").and_then(|v| v.as_u64());
+    if found != Some(FORMAT_VERSION as u64) {
+        return Err(Error::NotAModel(format!(
+            "format version {found:?}, this brainseg reads version {FORMAT_VERSION}"
+        )));
+    }
+    let meta: ModelMeta =
+        serde_json::from_value(version).map_err(|e| Error::CorruptModel(format!("header: {e}")))?;
+    let weights = &bytes[12 + len..];
+    if hex_sha256(weights) != meta.weights_sha256 {
+        return Err(Error::CorruptModel(
+            "the weights do not match their SHA-256 (truncated or modified file)".into(),
+        ));
+    }
+    meta.config.validate().map_err(Error::ModelMismatch)?;
+    Ok((meta, weights))
+}
+
+/// Builds the network the file describes and loads its weights onto `device`.
+pub fn decode(bytes: &[u8], device: &Device) -> Result<(UNet, ModelMeta)> {
+    let (meta, weights) = read_meta(bytes)?;
+    let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(weights.to_vec()))
+        .map_err(|e| Error::CorruptModel(e.to_string()))?
+        .cast_to_module_dtype();
+    let model = meta
+        .config
+        .init(device)
+        .try_load_record(record)
+        .map_err(|e| Error::ModelMismatch(e.to_string()))?;
+    Ok((model, meta))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tiny() -> UNetConfig {
+        UNetConfig::new().with_base_channels(4).with_depth(2).with_norm_groups(2).with_input_size(16)
+    }
+
+    #[test]
+    fn round_trip_keeps_meta_and_outputs() {
+        let device = Device::flex();
+        let model = tiny().init(&device);
+        let x = Tensor::<4>::ones([1, 3, 16, 16], &device);
+        let before = model.forward(x.clone());
+        let bytes = encode(model, ModelMeta::new(tiny(), Normalization::default()), false).unwrap();
+        let (loaded, meta) = decode(&bytes, &device).unwrap();
+        assert_eq!(meta.config, tiny());
+        let diff: f32 = (loaded.forward(x) - before).abs().max().into_scalar::<f32>();
+        assert!(diff < 1e-6);
+    }
+
+    #[test]
+    fn half_precision_is_smaller_and_close() {
+        let device = Device::flex();
+        // Wide enough that tensor data, not names, dominates the file.
+        let config = tiny().with_base_channels(16);
+        let model = config.init(&device);
+        let meta = ModelMeta::new(config, Normalization::default());
+        let full = encode(model.clone(), meta.clone(), false).unwrap();
+        let half = encode(model.clone(), meta, true).unwrap();
+        assert!(half.len() < full.len() * 6 / 10, "{} vs {}", half.len(), full.len());
+        let (loaded, meta) = decode(&half, &device).unwrap();
+        assert_eq!(meta.weights_dtype, "f16");
+        let x = Tensor::<4>::ones([1, 3, 16, 16], &device);
+        let diff: f32 = (loaded.forward(x.clone()) - model.forward(x)).abs().max().into_scalar::<f32>();
+        assert!(diff < 1e-2, "{diff}");
+    }
+
+    #[test]
+    fn damaged_files_are_refused() {
+        let device = Device::flex();
+        let bytes =
+            encode(tiny().init(&device), ModelMeta::new(tiny(), Normalization::default()), false)
+                .unwrap();
+        assert!(matches!(decode(b"hello", &device), Err(Error::NotAModel(_))));
+        let truncated = &bytes[..bytes.len() - 10];
+        assert!(matches!(decode(truncated, &device), Err(Error::CorruptModel(_))));
+        let mut flipped = bytes.clone();
+        let last = flipped.len() - 1;
+        flipped[last] ^= 0xff;
+        assert!(matches!(decode(&flipped, &device), Err(Error::CorruptModel(_))));
+    }
+
+    #[test]
+    fn weights_of_another_architecture_are_refused() {
+        let device = Device::flex();
+        let other = tiny().with_base_channels(8).with_norm_groups(4);
+        let bytes =
+            encode(other.init(&device), ModelMeta::new(tiny(), Normalization::default()), false)
+                .unwrap();
+        // The header claims `tiny`, the weights are `other`: hash is fine, shapes are not.
+        let (meta, _) = read_meta(&bytes).unwrap();
+        assert_eq!(meta.config, tiny());
+        assert!(matches!(decode(&bytes, &device), Err(Error::ModelMismatch(_))));
+    }
+}

@@ -1,0 +1,164 @@
+//! From probabilities to masks, tumor size and overlays.
+
+use image::imageops::{FilterType, resize};
+use image::{GrayImage, ImageBuffer, Luma, RgbImage};
+use serde::{Deserialize, Serialize};
+
+/// How probabilities become a mask. Chosen on the validation split and stored in the model file.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct PostProcess {
+    /// Probability at or above which a pixel is tumor.
+    pub threshold: f32,
+    /// Connected tumor regions smaller than this many pixels (at the model's input size) are
+    /// dropped: isolated specks are nearly always false positives on this data.
+    pub min_component_area: usize,
+}
+
+impl Default for PostProcess {
+    fn default() -> Self {
+        Self { threshold: 0.5, min_component_area: 0 }
+    }
+}
+
+/// Labels 8-connected regions of `mask` (non-zero = on) and clears those under `min_area`.
+pub fn remove_small_components(mask: &mut [u8], width: usize, min_area: usize) {
+    if min_area <= 1 || width == 0 {
+        return;
+    }
+    let height = mask.len() / width;
+    let mut seen = vec![false; mask.len()];
+    let mut stack = Vec::new();
+    let mut region = Vec::new();
+    for start in 0..mask.len() {
+        if mask[start] == 0 || seen[start] {
+            continue;
+        }
+        seen[start] = true;
+        stack.push(start);
+        region.clear();
+        while let Some(i) = stack.pop() {
+            region.push(i);
+            let (x, y) = ((i % width) as isize, (i / width) as isize);
+            for dy in -1..=1 {
+                for dx in -1..=1 {
+                    let (nx, ny) = (x + dx, y + dy);
+                    if nx < 0 || ny < 0 || nx >= width as isize || ny >= height as isize {
+                        continue;
+                    }
+                    let j = ny as usize * width + nx as usize;
+                    if mask[j] != 0 && !seen[j] {
+                        seen[j] = true;
+                        stack.push(j);
+                    }
+                }
+            }
+        }
+        if region.len() < min_area {
+            for &i in &region {
+                mask[i] = 0;
+            }
+        }
+    }
+}
+
+/// The final mask of one slice at its original size (255 = tumor).
+///
+/// `probs` is the network's `size`x`size` probability map. Small regions are removed at the
+/// model's resolution, then the surviving probabilities are resized bilinearly and thresholded,
+/// which gives smoother outlines than resizing a binary mask.
+pub fn mask_from_probabilities(
+    probs: &[f32],
+    size: u32,
+    width: u32,
+    height: u32,
+    post: &PostProcess,
+) -> GrayImage {
+    let mut keep: Vec<u8> = probs.iter().map(|&p| u8::from(p >= post.threshold)).collect();
+    remove_small_components(&mut keep, size as usize, post.min_component_area);
+    let kept: Vec<f32> = probs.iter().zip(&keep).map(|(&p, &k)| if k != 0 { p } else { 0.0 }).collect();
+    let binarize = |p: f32| if p >= post.threshold { 255u8 } else { 0 };
+    if (width, height) == (size, size) {
+        return GrayImage::from_vec(size, size, kept.into_iter().map(binarize).collect())
+            .expect("size*size probabilities");
+    }
+    let map: ImageBuffer<Luma<f32>, Vec<f32>> =
+        ImageBuffer::from_vec(size, size, kept).expect("size*size probabilities");
+    let resized = resize(&map, width, height, FilterType::Triangle);
+    GrayImage::from_vec(width, height, resized.into_raw().into_iter().map(binarize).collect())
+        .expect("width*height pixels")
+}
+
+/// Percentage of the slice's pixels marked as tumor.
+pub fn coverage_percent(mask: &GrayImage) -> f64 {
+    let total = mask.as_raw().len();
+    if total == 0 {
+        return 0.0;
+    }
+    let on = mask.as_raw().iter().filter(|&&v| v != 0).count();
+    100.0 * on as f64 / total as f64
+}
+
+/// The FLAIR channel as gray with the tumor tinted red at `opacity` (0..=1).
+pub fn overlay(image: &RgbImage, mask: &GrayImage, opacity: f32) -> RgbImage {
+    let a = opacity.clamp(0.0, 1.0);
+    RgbImage::from_fn(image.width(), image.height(), |x, y| {
+        let flair = image.get_pixel(x, y).0[1] as f32;
+        let on = mask.get_pixel_checked(x, y).is_some_and(|m| m.0[0] != 0);
+        if on {
+            let blend = |to: f32| (flair * (1.0 - a) + to * a).round() as u8;
+            image::Rgb([blend(255.0), blend(0.0), blend(0.0)])
+        } else {
+            image::Rgb([flair as u8; 3])
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_components_are_removed_and_large_kept() {
+        #[rustfmt::skip]
+        let mut m = vec![
+            1, 0, 0, 0, 0,
+            0, 0, 1, 1, 0,
+            0, 0, 1, 1, 0,
+            0, 0, 0, 1, 0,
+        ];
+        remove_small_components(&mut m, 5, 3);
+        assert_eq!(m.iter().filter(|&&v| v != 0).count(), 5);
+        assert_eq!(m[0], 0);
+    }
+
+    #[test]
+    fn diagonal_pixels_are_one_component() {
+        let mut m = vec![1, 0, 0, 1];
+        remove_small_components(&mut m, 2, 2);
+        assert_eq!(m, vec![1, 0, 0, 1]);
+    }
+
+    #[test]
+    fn mask_is_resized_back_to_the_input_size() {
+        let mut probs = vec![0.0f32; 16 * 16];
+        for y in 4..12 {
+            for x in 4..12 {
+                probs[y * 16 + x] = 0.9;
+            }
+        }
+        let post = PostProcess { threshold: 0.5, min_component_area: 4 };
+        let mask = mask_from_probabilities(&probs, 16, 64, 32, &post);
+        assert_eq!(mask.dimensions(), (64, 32));
+        let cov = coverage_percent(&mask);
+        assert!((cov - 25.0).abs() < 3.0, "{cov}");
+    }
+
+    #[test]
+    fn overlay_tints_only_tumor_pixels() {
+        let img = RgbImage::from_pixel(2, 1, image::Rgb([10, 100, 20]));
+        let mask = GrayImage::from_vec(2, 1, vec![255, 0]).unwrap();
+        let o = overlay(&img, &mask, 1.0);
+        assert_eq!(o.get_pixel(0, 0).0, [255, 0, 0]);
+        assert_eq!(o.get_pixel(1, 0).0, [100, 100, 100]);
+    }
+}

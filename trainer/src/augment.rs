@@ -1,0 +1,134 @@
+//! Training-time augmentation suited to axial MRI slices: mirror, small rotation/scale/shift,
+//! per-channel intensity gain and gamma. Geometry is applied identically to image and mask.
+
+use image::{GrayImage, RgbImage};
+use rand::Rng;
+
+/// Ranges of the random transforms; `none()` disables everything.
+#[derive(Debug, Clone, Copy)]
+pub struct Augment {
+    pub flip: bool,
+    pub max_rotation_deg: f32,
+    pub max_scale: f32,
+    pub max_shift: f32,
+    pub max_gain: f32,
+    pub max_gamma: f32,
+}
+
+impl Default for Augment {
+    fn default() -> Self {
+        Self {
+            flip: true,
+            max_rotation_deg: 15.0,
+            max_scale: 0.1,
+            max_shift: 0.05,
+            max_gain: 0.1,
+            max_gamma: 0.15,
+        }
+    }
+}
+
+impl Augment {
+    pub fn none() -> Self {
+        Self { flip: false, max_rotation_deg: 0.0, max_scale: 0.0, max_shift: 0.0, max_gain: 0.0, max_gamma: 0.0 }
+    }
+
+    /// A randomly transformed copy of `(image, mask)`.
+    pub fn apply(&self, image: &RgbImage, mask: &GrayImage, rng: &mut impl Rng) -> (RgbImage, GrayImage) {
+        let (w, h) = image.dimensions();
+        let sym = |rng: &mut dyn FnMut() -> f32, m: f32| (rng() * 2.0 - 1.0) * m;
+        let mut u = || rng.random::<f32>();
+        let flip = self.flip && u() < 0.5;
+        let angle = sym(&mut u, self.max_rotation_deg).to_radians();
+        let scale = 1.0 + sym(&mut u, self.max_scale);
+        let (sx, sy) = (sym(&mut u, self.max_shift) * w as f32, sym(&mut u, self.max_shift) * h as f32);
+        let gains: [f32; 3] = std::array::from_fn(|_| 1.0 + sym(&mut u, self.max_gain));
+        let gamma = 1.0 + sym(&mut u, self.max_gamma);
+
+        // Inverse map: output pixel -> source coordinate, around the centre.
+        let (cx, cy) = (w as f32 / 2.0, h as f32 / 2.0);
+        let (cos, sin) = (angle.cos() / scale, angle.sin() / scale);
+        let source = |x: u32, y: u32| {
+            let mut dx = x as f32 + 0.5 - cx - sx;
+            let dy = y as f32 + 0.5 - cy - sy;
+            if flip {
+                dx = -dx;
+            }
+            (cos * dx + sin * dy + cx - 0.5, -sin * dx + cos * dy + cy - 0.5)
+        };
+        let lut: Vec<[u8; 256]> = gains
+            .iter()
+            .map(|g| {
+                std::array::from_fn(|v| {
+                    let x = v as f32 / 255.0;
+                    (x.powf(gamma) * g * 255.0).round().clamp(0.0, 255.0) as u8
+                })
+            })
+            .collect();
+        let out_image = RgbImage::from_fn(w, h, |x, y| {
+            let (fx, fy) = source(x, y);
+            image::Rgb(std::array::from_fn(|c| lut[c][bilinear(image, fx, fy, c)]))
+        });
+        let out_mask = GrayImage::from_fn(w, h, |x, y| {
+            let (fx, fy) = source(x, y);
+            let (ix, iy) = (fx.round(), fy.round());
+            let inside = ix >= 0.0 && iy >= 0.0 && ix < w as f32 && iy < h as f32;
+            image::Luma([if inside { mask.get_pixel(ix as u32, iy as u32).0[0] } else { 0 }])
+        });
+        (out_image, out_mask)
+    }
+}
+
+/// Bilinear sample of channel `c` at `(x, y)`; outside the image is black.
+fn bilinear(img: &RgbImage, x: f32, y: f32, c: usize) -> usize {
+    let (w, h) = (img.width() as i64, img.height() as i64);
+    let (x0, y0) = (x.floor(), y.floor());
+    let (ax, ay) = (x - x0, y - y0);
+    let at = |xi: i64, yi: i64| -> f32 {
+        if xi < 0 || yi < 0 || xi >= w || yi >= h {
+            0.0
+        } else {
+            img.get_pixel(xi as u32, yi as u32).0[c] as f32
+        }
+    };
+    let (x0, y0) = (x0 as i64, y0 as i64);
+    let top = at(x0, y0) * (1.0 - ax) + at(x0 + 1, y0) * ax;
+    let bottom = at(x0, y0 + 1) * (1.0 - ax) + at(x0 + 1, y0 + 1) * ax;
+    (top * (1.0 - ay) + bottom * ay).round().clamp(0.0, 255.0) as usize
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use brainseg_core::synthetic::phantom;
+    use rand::SeedableRng;
+    use rand::rngs::SmallRng;
+
+    #[test]
+    fn identity_when_disabled() {
+        let p = phantom(32, 32, 1, true);
+        let (i, m) = Augment::none().apply(&p.image, &p.mask, &mut SmallRng::seed_from_u64(0));
+        assert_eq!(i, p.image);
+        assert_eq!(m, p.mask);
+    }
+
+    #[test]
+    fn mask_moves_with_the_image_and_keeps_its_size() {
+        let p = phantom(64, 64, 2, true);
+        let area = |m: &GrayImage| m.pixels().filter(|v| v.0[0] != 0).count() as f32;
+        let mut rng = SmallRng::seed_from_u64(3);
+        for _ in 0..5 {
+            let (img, mask) = Augment::default().apply(&p.image, &p.mask, &mut rng);
+            let ratio = area(&mask) / area(&p.mask);
+            assert!((0.7..1.4).contains(&ratio), "{ratio}");
+            // Tumor pixels stay bright in FLAIR after the transform.
+            let flair: f32 = mask
+                .enumerate_pixels()
+                .filter(|(_, _, v)| v.0[0] != 0)
+                .map(|(x, y, _)| img.get_pixel(x, y).0[1] as f32)
+                .sum::<f32>()
+                / area(&mask);
+            assert!(flair > 130.0, "{flair}");
+        }
+    }
+}

@@ -1,0 +1,270 @@
+//! Command-line interface (clap derive) and dispatch.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Result, bail};
+use brainseg_core::{Preset, UNetConfig};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::backend::Backend;
+use crate::evaluate::{evaluate, load_samples, print_summary, tune_into};
+use crate::model_source::{load, model_bytes};
+use crate::segment;
+use crate::train::{self, RunOptions, TrainConfig};
+
+/// Brain-tumor (LGG) segmentation of MRI slices: train, evaluate and segment.
+#[derive(Debug, Parser)]
+#[command(name = "brainseg", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// Compute backend.
+    #[arg(long, value_enum, global = true, default_value = "flex")]
+    pub backend: Backend,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Train a model on a folder in the Kaggle LGG layout.
+    Train(TrainArgs),
+    /// Score a model on a labelled folder (pixel-summed and per-patient metrics).
+    Evaluate(EvaluateArgs),
+    /// Choose threshold, minimum region size and flip TTA on validation patients; write a tuned
+    /// copy of the model file.
+    Tune(TuneArgs),
+    /// Write a tumor mask (and optionally an overlay) for every image.
+    Segment(SegmentArgs),
+    /// Print a model file's header: architecture, normalisation, post-processing, provenance.
+    Info {
+        /// Model file (default: the shipped model).
+        #[arg(long)]
+        model: Option<PathBuf>,
+    },
+}
+
+/// Named architectures.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum PresetArg {
+    /// The shipped compact U-Net (width 16, ~1.9M parameters).
+    Compact,
+    /// The reference system's U-Net (width 64, bilinear, ~17.2M parameters).
+    Reference,
+}
+
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Data folder: <CASE>/<CASE>_<n>.<tif|png|webp> with <CASE>_<n>_mask.<ext>.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Run folder for checkpoints, metrics.csv, split.json and the best model.bsm.
+    #[arg(long, default_value = "runs/brainseg")]
+    pub run_dir: PathBuf,
+    /// Continue the run in --run-dir from its last checkpoint (its saved recipe is used;
+    /// --epochs may extend it).
+    #[arg(long)]
+    pub resume: bool,
+    #[arg(long, value_enum, default_value = "compact")]
+    pub preset: PresetArg,
+    /// Override the preset's base width.
+    #[arg(long)]
+    pub base_channels: Option<usize>,
+    /// Override the preset's number of down-samplings.
+    #[arg(long)]
+    pub depth: Option<usize>,
+    /// Side of the square the slices are resized to.
+    #[arg(long)]
+    pub input_size: Option<usize>,
+    #[arg(long, default_value_t = 30)]
+    pub epochs: usize,
+    #[arg(long, default_value_t = 8)]
+    pub batch_size: usize,
+    /// Peak learning rate (AdamW, cosine decay after warm-up).
+    #[arg(long, default_value_t = 2e-3)]
+    pub lr: f64,
+    #[arg(long, default_value_t = 1e-4)]
+    pub weight_decay: f32,
+    #[arg(long, default_value_t = 100)]
+    pub warmup_steps: usize,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Share of patients held out for validation.
+    #[arg(long, default_value_t = 0.2)]
+    pub val_fraction: f64,
+    /// Share of tumor-free slices drawn each epoch (all tumor slices are used).
+    #[arg(long, default_value_t = 0.5)]
+    pub empty_fraction: f64,
+    /// Disable augmentation.
+    #[arg(long)]
+    pub no_augment: bool,
+    /// Store the exported weights in f32 instead of f16.
+    #[arg(long)]
+    pub full_precision: bool,
+    /// Use only the first N patients.
+    #[arg(long)]
+    pub max_patients: Option<usize>,
+    /// Checkpoint every N steps as well as at each epoch end.
+    #[arg(long, default_value_t = 25)]
+    pub checkpoint_every: usize,
+    /// Stop after N steps as if killed (for testing --resume).
+    #[arg(long, hide = true)]
+    pub stop_after_steps: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub struct EvaluateArgs {
+    /// Labelled folder in the Kaggle LGG layout.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Model file (default: the shipped model).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Only the validation patients of this split.json (from a training run).
+    #[arg(long)]
+    pub split: Option<PathBuf>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    #[arg(long, default_value_t = 8)]
+    pub batch_size: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct TuneArgs {
+    #[arg(long)]
+    pub data: PathBuf,
+    /// The training run's split.json: tuning uses its validation patients only.
+    #[arg(long)]
+    pub split: PathBuf,
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Where to write the tuned model file.
+    #[arg(long)]
+    pub output: PathBuf,
+    #[arg(long, default_value_t = 8)]
+    pub batch_size: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct SegmentArgs {
+    /// Image files and/or folders (searched recursively; *_mask.* files are skipped).
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+    /// Output folder; masks go to <output>/<relative folder>/<name>_pred.png.
+    #[arg(long, short)]
+    pub output: PathBuf,
+    /// Also write <name>_overlay.png (tumor in red on the FLAIR channel).
+    #[arg(long)]
+    pub overlay: bool,
+    /// Model file (default: the shipped model).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    #[arg(long, default_value_t = 8)]
+    pub batch_size: usize,
+}
+
+impl TrainArgs {
+    fn config(&self) -> TrainConfig {
+        let preset = match self.preset {
+            PresetArg::Compact => Preset::Compact,
+            PresetArg::Reference => Preset::Reference,
+        };
+        let mut model: UNetConfig = preset.config();
+        if let Some(b) = self.base_channels {
+            model.base_channels = b;
+        }
+        if let Some(d) = self.depth {
+            model.depth = d;
+        }
+        if let Some(s) = self.input_size {
+            model.input_size = s;
+        }
+        TrainConfig {
+            data: self.data.clone(),
+            model,
+            epochs: self.epochs,
+            batch_size: self.batch_size.max(1),
+            learning_rate: self.lr,
+            min_learning_rate: self.lr * 0.01,
+            warmup_steps: self.warmup_steps,
+            weight_decay: self.weight_decay,
+            seed: self.seed,
+            validation_fraction: self.val_fraction,
+            empty_fraction: self.empty_fraction.clamp(0.0, 1.0),
+            augment: !self.no_augment,
+            half: !self.full_precision,
+            max_patients: self.max_patients,
+            checkpoint_every: self.checkpoint_every,
+            normalization: None,
+        }
+    }
+}
+
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Train(args) => {
+            let opts = RunOptions {
+                run_dir: args.run_dir.clone(),
+                backend: cli.backend,
+                resume: args.resume,
+                stop_after_steps: args.stop_after_steps,
+            };
+            train::run(args.config(), opts)?;
+        }
+        Command::Evaluate(args) => {
+            let device = cli.backend.device()?;
+            let size = brainseg_core::model_file::read_meta(&model_bytes(args.model.as_deref())?)?.0.config.input_size;
+            let (samples, failed) = load_samples(&args.data, args.split.as_deref(), size as u32)?;
+            if samples.is_empty() {
+                bail!("no slices could be loaded from {}", args.data.display());
+            }
+            let summary = evaluate(args.model.as_deref(), &samples, args.batch_size, &device)?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&summary)?);
+            } else {
+                print_summary(&summary);
+            }
+            if failed > 0 {
+                eprintln!("{failed} file(s) could not be read and were left out");
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+        Command::Tune(args) => {
+            let device = cli.backend.device()?;
+            let size = brainseg_core::model_file::read_meta(&model_bytes(args.model.as_deref())?)?.0.config.input_size;
+            let (samples, _) = load_samples(&args.data, Some(&args.split), size as u32)?;
+            tune_into(args.model.as_deref(), &args.output, &samples, args.batch_size, &device)?;
+        }
+        Command::Segment(args) => {
+            let device = cli.backend.device()?;
+            let seg = load(args.model.as_deref(), &device)?;
+            let jobs = segment::collect_jobs(&args.inputs)?;
+            if jobs.is_empty() {
+                bail!("no images found in the given inputs (masks named *_mask.* are skipped)");
+            }
+            let failed = segment::run(&seg, &jobs, &args.output, args.overlay, args.batch_size)?;
+            if failed > 0 {
+                eprintln!("{failed} of {} image(s) failed", jobs.len());
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+        Command::Info { model } => {
+            let bytes = model_bytes(model.as_deref())?;
+            let (meta, weights) = brainseg_core::model_file::read_meta(&bytes)?;
+            println!("{}", serde_json::to_string_pretty(&meta)?);
+            println!("weights: {} bytes", weights.len());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

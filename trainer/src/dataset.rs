@@ -1,0 +1,215 @@
+//! The Kaggle LGG layout on disk: `<root>/<CASE>/<CASE>_<n>.<ext>` + `<CASE>_<n>_mask.<ext>`.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use brainseg_core::image_input::{decode_mask, decode_slice};
+use brainseg_core::preprocess::fit_to_input;
+use image::imageops::{FilterType, resize};
+use image::{GrayImage, RgbImage};
+use rand::SeedableRng;
+use rand::rngs::SmallRng;
+use rand::seq::SliceRandom;
+use serde::{Deserialize, Serialize};
+
+pub const IMAGE_EXTENSIONS: [&str; 6] = ["tif", "tiff", "png", "webp", "jpg", "jpeg"];
+
+/// One slice's files.
+#[derive(Debug, Clone)]
+pub struct SliceFiles {
+    pub index: usize,
+    pub image: PathBuf,
+    pub mask: PathBuf,
+}
+
+/// One patient's slices, ordered by slice index.
+#[derive(Debug, Clone)]
+pub struct Patient {
+    pub id: String,
+    pub slices: Vec<SliceFiles>,
+}
+
+pub fn has_image_extension(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+}
+
+/// `X_mask.png` -> true.
+pub fn is_mask_file(path: &Path) -> bool {
+    path.file_stem().and_then(|s| s.to_str()).is_some_and(|s| s.ends_with("_mask"))
+}
+
+/// Trailing `_<n>` of a file stem, the slice index.
+fn slice_index(stem: &str) -> Option<usize> {
+    stem.rsplit_once('_').and_then(|(_, n)| n.parse().ok())
+}
+
+/// Finds every patient folder under `root`. Unpaired files are returned as problems (one line
+/// each) rather than failing the whole scan.
+pub fn scan(root: &Path) -> Result<(Vec<Patient>, Vec<String>)> {
+    let mut patients = Vec::new();
+    let mut problems = Vec::new();
+    let mut dirs: Vec<PathBuf> = fs::read_dir(root)
+        .with_context(|| format!("cannot read the data folder {}", root.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    for dir in dirs {
+        let id = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+        let (mut images, mut masks) = (BTreeMap::new(), BTreeMap::new());
+        for entry in fs::read_dir(&dir).with_context(|| format!("cannot read {}", dir.display()))? {
+            let path = entry?.path();
+            if !path.is_file() || !has_image_extension(&path) {
+                continue;
+            }
+            let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_string();
+            if let Some(base) = stem.strip_suffix("_mask") {
+                masks.insert(base.to_string(), path);
+            } else {
+                images.insert(stem, path);
+            }
+        }
+        let mut slices = Vec::new();
+        for (stem, image) in images {
+            match (masks.remove(&stem), slice_index(&stem)) {
+                (Some(mask), Some(index)) => slices.push(SliceFiles { index, image, mask }),
+                (None, _) => problems.push(format!("{}: image without a mask", image.display())),
+                (_, None) => problems.push(format!("{}: no slice number in the name", image.display())),
+            }
+        }
+        for (_, mask) in masks {
+            problems.push(format!("{}: mask without an image", mask.display()));
+        }
+        if !slices.is_empty() {
+            slices.sort_by_key(|s| s.index);
+            patients.push(Patient { id, slices });
+        }
+    }
+    if patients.is_empty() {
+        bail!(
+            "no patient folders with image/mask pairs under {} (expected <CASE>/<CASE>_<n>.<ext> \
+             and <CASE>_<n>_mask.<ext>)",
+            root.display()
+        );
+    }
+    Ok((patients, problems))
+}
+
+/// A slice in memory at the model's input size.
+#[derive(Clone)]
+pub struct Sample {
+    pub patient: String,
+    pub image: RgbImage,
+    pub mask: GrayImage,
+    pub has_tumor: bool,
+}
+
+/// Reads and decodes every slice of `patients`, resized to `size`. Unreadable files are
+/// returned as problems; the rest load.
+pub fn load(patients: &[Patient], size: u32) -> (Vec<Sample>, Vec<String>) {
+    let files: Vec<(&str, &SliceFiles)> =
+        patients.iter().flat_map(|p| p.slices.iter().map(move |s| (p.id.as_str(), s))).collect();
+    let load_one = |(patient, f): &(&str, &SliceFiles)| -> Result<Sample, String> {
+        let read = |p: &Path| fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
+        let image = decode_slice(&read(&f.image)?)
+            .map_err(|e| format!("{}: {e}", f.image.display()))?
+            .image;
+        let mask = decode_mask(&read(&f.mask)?).map_err(|e| format!("{}: {e}", f.mask.display()))?;
+        if mask.dimensions() != image.dimensions() {
+            return Err(format!(
+                "{}: mask is {:?} but its image is {:?}",
+                f.mask.display(),
+                mask.dimensions(),
+                image.dimensions()
+            ));
+        }
+        let image = fit_to_input(&image, size).into_owned();
+        let mask = if mask.width() == size && mask.height() == size {
+            mask
+        } else {
+            resize(&mask, size, size, FilterType::Nearest)
+        };
+        let has_tumor = mask.as_raw().iter().any(|&v| v != 0);
+        Ok(Sample { patient: patient.to_string(), image, mask, has_tumor })
+    };
+    // Decoding is independent per file: use every core.
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = files.len().div_ceil(threads).max(1);
+    let results: Vec<Result<Sample, String>> = std::thread::scope(|s| {
+        let handles: Vec<_> = files
+            .chunks(chunk)
+            .map(|part| s.spawn(move || part.iter().map(load_one).collect::<Vec<_>>()))
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().expect("loader thread")).collect()
+    });
+    let mut samples = Vec::new();
+    let mut problems = Vec::new();
+    for r in results {
+        match r {
+            Ok(s) => samples.push(s),
+            Err(e) => problems.push(e),
+        }
+    }
+    (samples, problems)
+}
+
+/// A patient-level split, written to the run folder so evaluation can reuse it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Split {
+    pub seed: u64,
+    pub validation_fraction: f64,
+    pub train: Vec<String>,
+    pub validation: Vec<String>,
+}
+
+impl Split {
+    /// Shuffles patient ids with `seed` and holds out `fraction` of them (at least one, when
+    /// there are two or more patients).
+    pub fn new(patients: &[Patient], fraction: f64, seed: u64) -> Self {
+        let mut ids: Vec<String> = patients.iter().map(|p| p.id.clone()).collect();
+        ids.sort();
+        ids.shuffle(&mut SmallRng::seed_from_u64(seed));
+        let n_val = ((ids.len() as f64 * fraction).round() as usize)
+            .clamp(usize::from(ids.len() > 1 && fraction > 0.0), ids.len().saturating_sub(1));
+        let mut validation = ids.split_off(ids.len() - n_val);
+        let mut train = ids;
+        train.sort();
+        validation.sort();
+        Self { seed, validation_fraction: fraction, train, validation }
+    }
+
+    pub fn read(path: &Path) -> Result<Self> {
+        let text = fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+        serde_json::from_str(&text).with_context(|| format!("{} is not a split file", path.display()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn patients(n: usize) -> Vec<Patient> {
+        (0..n).map(|i| Patient { id: format!("P{i:02}"), slices: vec![] }).collect()
+    }
+
+    #[test]
+    fn split_is_deterministic_disjoint_and_complete() {
+        let ps = patients(20);
+        let a = Split::new(&ps, 0.2, 7);
+        assert_eq!(a, Split::new(&ps, 0.2, 7));
+        assert_ne!(a.validation, Split::new(&ps, 0.2, 8).validation);
+        assert_eq!((a.train.len(), a.validation.len()), (16, 4));
+        assert!(a.validation.iter().all(|v| !a.train.contains(v)));
+    }
+
+    #[test]
+    fn slice_names_parse() {
+        assert_eq!(slice_index("TCGA_CS_4941_19960909_12"), Some(12));
+        assert!(is_mask_file(Path::new("a/X_3_mask.tif")));
+        assert!(!is_mask_file(Path::new("a/X_3.tif")));
+    }
+}

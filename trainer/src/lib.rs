@@ -1,0 +1,13 @@
+//! The `brainseg` command's library: everything native (files, training, CLI logic) around
+//! `brainseg_core`. The binary in `main.rs` only parses arguments and calls in here.
+
+pub mod augment;
+pub mod backend;
+pub mod cli;
+pub mod dataset;
+pub mod evaluate;
+pub mod model_source;
+pub mod run_dir;
+pub mod segment;
+pub mod train;
+pub mod validate;

@@ -1,0 +1,104 @@
+//! `brainseg segment`: masks (and overlays) for image files and folders.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use brainseg_core::Segmenter;
+use brainseg_core::image_input::decode_slice;
+use brainseg_core::postprocess::overlay;
+
+use crate::dataset::{has_image_extension, is_mask_file};
+
+/// An input image and where its outputs go, relative to the output folder.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Job {
+    pub input: PathBuf,
+    pub relative: PathBuf,
+}
+
+/// Expands files and folders (recursively) into jobs; `*_mask.*` files and non-images in
+/// folders are skipped. A file named explicitly is always tried, so a wrong format gets an error.
+pub fn collect_jobs(inputs: &[PathBuf]) -> Result<Vec<Job>> {
+    let mut jobs = Vec::new();
+    for input in inputs {
+        if input.is_dir() {
+            let mut stack = vec![input.clone()];
+            while let Some(dir) = stack.pop() {
+                let mut entries: Vec<PathBuf> = fs::read_dir(&dir)
+                    .with_context(|| format!("cannot read the folder {}", dir.display()))?
+                    .filter_map(|e| e.ok().map(|e| e.path()))
+                    .collect();
+                entries.sort();
+                for path in entries {
+                    if path.is_dir() {
+                        stack.push(path);
+                    } else if has_image_extension(&path) && !is_mask_file(&path) {
+                        let relative = path.strip_prefix(input).unwrap_or(&path).to_path_buf();
+                        jobs.push(Job { input: path, relative });
+                    }
+                }
+            }
+        } else if !is_mask_file(input) {
+            let name = input.file_name().map(PathBuf::from).unwrap_or_else(|| input.clone());
+            jobs.push(Job { input: input.clone(), relative: name });
+        }
+    }
+    Ok(jobs)
+}
+
+/// `<out>/<relative folder>/<stem><suffix>.png`
+pub fn output_path(out: &Path, job: &Job, suffix: &str) -> PathBuf {
+    let stem = job.relative.file_stem().and_then(|s| s.to_str()).unwrap_or("slice");
+    let parent = job.relative.parent().unwrap_or(Path::new(""));
+    out.join(parent).join(format!("{stem}{suffix}.png"))
+}
+
+/// Segments every job; returns how many failed. Each failure prints one line and is skipped.
+pub fn run(seg: &Segmenter, jobs: &[Job], out: &Path, write_overlay: bool, batch: usize) -> Result<usize> {
+    let mut failed = 0;
+    for chunk in jobs.chunks(batch.max(1)) {
+        let mut ready = Vec::new();
+        for job in chunk {
+            let decoded = fs::read(&job.input)
+                .map_err(|e| e.to_string())
+                .and_then(|b| decode_slice(&b).map_err(|e| e.to_string()));
+            match decoded {
+                Ok(slice) => {
+                    for c in &slice.conversions {
+                        eprintln!("note: {}: {c}", job.input.display());
+                    }
+                    ready.push((job, slice.image));
+                }
+                Err(e) => {
+                    eprintln!("error: {}: {e}", job.input.display());
+                    failed += 1;
+                }
+            }
+        }
+        let images: Vec<_> = ready.iter().map(|(_, i)| i).collect();
+        let predictions = seg.segment(&images)?;
+        for ((job, image), pred) in ready.iter().zip(predictions) {
+            let mask_path = output_path(out, job, "_pred");
+            let write = || -> Result<()> {
+                if let Some(dir) = mask_path.parent() {
+                    fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+                }
+                pred.mask.save(&mask_path).with_context(|| format!("cannot write {}", mask_path.display()))?;
+                if write_overlay {
+                    let p = output_path(out, job, "_overlay");
+                    overlay(image, &pred.mask, 0.5).save(&p).with_context(|| format!("cannot write {}", p.display()))?;
+                }
+                Ok(())
+            };
+            match write() {
+                Ok(()) => println!("{}\t{:.2}% tumor", job.input.display(), pred.coverage_percent),
+                Err(e) => {
+                    eprintln!("error: {}: {e:#}", job.input.display());
+                    failed += 1;
+                }
+            }
+        }
+    }
+    Ok(failed)
+}

@@ -1,0 +1,269 @@
+//! `brainseg train`: the training loop, apart from the model (see `brainseg_core::model`).
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use brainseg_core::conv::ConvImpl;
+use brainseg_core::loss::segmentation_loss;
+use brainseg_core::model_file::{self, ModelMeta, Provenance};
+use brainseg_core::preprocess::{Normalization, batch_tensor};
+use brainseg_core::{UNet, UNetConfig};
+use burn::module::Module;
+use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
+use burn::prelude::*;
+use burn::store::ModuleRecord;
+use burn::tensor::Bytes;
+use indicatif::{ProgressBar, ProgressStyle};
+use rand::SeedableRng;
+use rand::rngs::SmallRng;
+use rand::seq::SliceRandom;
+use serde::{Deserialize, Serialize};
+
+use crate::augment::Augment;
+use crate::backend::Backend;
+use crate::dataset::{self, Sample, Split};
+use crate::run_dir::{RunDir, TrainState, write_atomic};
+use crate::validate::validate;
+
+/// The recipe of a run, written to `config.json` so `--resume` continues the same run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainConfig {
+    pub data: PathBuf,
+    pub model: UNetConfig,
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub learning_rate: f64,
+    pub min_learning_rate: f64,
+    pub warmup_steps: usize,
+    pub weight_decay: f32,
+    pub seed: u64,
+    pub validation_fraction: f64,
+    /// Share of tumor-free training slices drawn each epoch (all tumor slices are always used).
+    pub empty_fraction: f64,
+    pub augment: bool,
+    /// Store the exported model's weights in f16.
+    pub half: bool,
+    /// Use only the first N patients (quick experiments and tests).
+    pub max_patients: Option<usize>,
+    /// Save a checkpoint every N optimiser steps, besides every epoch end.
+    pub checkpoint_every: usize,
+    pub normalization: Option<Normalization>,
+}
+
+/// Cosine decay from `lr` to `min_lr` after a linear warm-up.
+pub fn learning_rate(cfg: &TrainConfig, step: usize, total: usize) -> f64 {
+    if step < cfg.warmup_steps {
+        return cfg.learning_rate * (step + 1) as f64 / cfg.warmup_steps as f64;
+    }
+    let span = total.saturating_sub(cfg.warmup_steps).max(1) as f64;
+    let t = ((step - cfg.warmup_steps) as f64 / span).min(1.0);
+    cfg.min_learning_rate
+        + 0.5 * (cfg.learning_rate - cfg.min_learning_rate) * (1.0 + (std::f64::consts::PI * t).cos())
+}
+
+/// The slices of one epoch, in order: every tumor slice plus a seeded draw of empty ones.
+pub fn epoch_order(samples: &[Sample], cfg: &TrainConfig, epoch: usize) -> Vec<usize> {
+    let mut rng = SmallRng::seed_from_u64(cfg.seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9));
+    let mut empty: Vec<usize> = (0..samples.len()).filter(|&i| !samples[i].has_tumor).collect();
+    empty.shuffle(&mut rng);
+    empty.truncate((empty.len() as f64 * cfg.empty_fraction).round() as usize);
+    let mut order: Vec<usize> = (0..samples.len()).filter(|&i| samples[i].has_tumor).collect();
+    order.extend(empty);
+    order.shuffle(&mut rng);
+    order
+}
+
+fn steps_per_epoch(samples: &[Sample], cfg: &TrainConfig) -> usize {
+    epoch_order(samples, cfg, 0).len().div_ceil(cfg.batch_size)
+}
+
+/// Options of one invocation that are not part of the recipe.
+pub struct RunOptions {
+    pub run_dir: PathBuf,
+    pub backend: Backend,
+    pub resume: bool,
+    /// Stop (as if killed) after this many optimiser steps of this invocation; for tests.
+    pub stop_after_steps: Option<usize>,
+}
+
+const CSV_HEADER: &str = "epoch,train_loss,val_dice,val_iou,val_precision,val_recall,\
+val_patient_dice_mean,val_slice_specificity,learning_rate,epoch_seconds,train_images_per_second";
+
+pub fn run(mut cfg: TrainConfig, opts: RunOptions) -> Result<()> {
+    let run = RunDir::new(&opts.run_dir)?;
+    if opts.resume {
+        let saved: TrainConfig = run.read_json("config.json").context("--resume needs a run folder")?;
+        let epochs = cfg.epochs.max(saved.epochs);
+        cfg = TrainConfig { epochs, ..saved };
+    } else if run.has_checkpoint() {
+        bail!("{} already holds a run: pass --resume to continue it, or pick another --run-dir", run.root.display());
+    }
+    cfg.model.validate().map_err(anyhow::Error::msg)?;
+    let size = cfg.model.input_size as u32;
+
+    let (mut patients, problems) = dataset::scan(&cfg.data)?;
+    for p in &problems {
+        eprintln!("warning: {p}");
+    }
+    if let Some(n) = cfg.max_patients {
+        patients.truncate(n);
+    }
+    let split = if opts.resume {
+        run.read_json::<Split>("split.json")?
+    } else {
+        let s = Split::new(&patients, cfg.validation_fraction, cfg.seed);
+        run.write_json("split.json", &s)?;
+        s
+    };
+    let pick = |ids: &[String]| patients.iter().filter(|p| ids.contains(&p.id)).cloned().collect::<Vec<_>>();
+    let (train, problems) = dataset::load(&pick(&split.train), size);
+    let (val, more) = dataset::load(&pick(&split.validation), size);
+    for p in problems.iter().chain(&more) {
+        eprintln!("warning: skipped {p}");
+    }
+    if train.is_empty() {
+        bail!("no training slices could be loaded");
+    }
+    let norm = *cfg.normalization.get_or_insert_with(|| Normalization::fit(train.iter().map(|s| &s.image)));
+    run.write_json("config.json", &cfg)?;
+    eprintln!(
+        "data: {} training slices ({} patients), {} validation slices ({} patients)",
+        train.len(),
+        split.train.len(),
+        val.len(),
+        split.validation.len()
+    );
+
+    let device = opts.backend.device()?;
+    let train_device = device.clone().autodiff();
+    let conv = if opts.backend.prefers_gemm_conv() { ConvImpl::Gemm } else { ConvImpl::Native };
+    let mut model = cfg.model.init(&train_device).with_conv_impl(conv);
+    let mut optim = AdamWConfig::new()
+        .with_weight_decay(cfg.weight_decay)
+        .with_epsilon(1e-8)
+        .init();
+    let mut state = TrainState::default();
+    if opts.resume && run.has_checkpoint() {
+        let (m, o, s) = run.load_checkpoint()?;
+        let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(m))
+            .map_err(|e| anyhow::anyhow!("checkpoint model: {e}"))?;
+        model = model.try_load_record(record).map_err(|e| anyhow::anyhow!("checkpoint model: {e}"))?;
+        optim = optim.from_bytes(Bytes::from_bytes_vec(o)).map_err(|e| anyhow::anyhow!("checkpoint optimiser: {e}"))?;
+        state = s;
+        eprintln!("resuming at epoch {} step {}", state.epoch + 1, state.step_in_epoch);
+    }
+    eprintln!("model: {} parameters", model.num_params());
+
+    let steps = steps_per_epoch(&train, &cfg);
+    let total_steps = steps * cfg.epochs;
+    let augment = if cfg.augment { Augment::default() } else { Augment::none() };
+    let mut steps_this_call = 0;
+    while state.epoch < cfg.epochs {
+        let order = epoch_order(&train, &cfg, state.epoch);
+        let bar = ProgressBar::new(steps as u64).with_position(state.step_in_epoch as u64);
+        bar.set_style(
+            ProgressStyle::with_template("epoch {prefix} [{bar:30}] {pos}/{len} {msg} ({eta})")
+                .expect("valid template")
+                .progress_chars("=> "),
+        );
+        bar.set_prefix(format!("{}/{}", state.epoch + 1, cfg.epochs));
+        let started = Instant::now();
+        let seconds_before = state.epoch_seconds;
+        let mut images_done = 0usize;
+        for (step, batch) in order.chunks(cfg.batch_size).enumerate().skip(state.step_in_epoch) {
+            let mut rng = SmallRng::seed_from_u64(cfg.seed ^ ((state.epoch * 1_000_003 + step) as u64) << 1);
+            let pairs: Vec<_> =
+                batch.iter().map(|&i| augment.apply(&train[i].image, &train[i].mask, &mut rng)).collect();
+            let images: Vec<_> = pairs.iter().map(|(i, _)| i).collect();
+            let x = batch_tensor(&images, &norm, &train_device);
+            let y = mask_tensor(pairs.iter().map(|(_, m)| m.as_raw().as_slice()), size, &train_device);
+            let loss = segmentation_loss(model.forward(x), y);
+            let loss_value = f64::from(loss.clone().into_scalar::<f32>());
+            if !loss_value.is_finite() {
+                bail!("the loss became {loss_value} at epoch {} step {step}; lower --lr", state.epoch + 1);
+            }
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            let lr = learning_rate(&cfg, state.global_step, total_steps);
+            model = optim.step(lr, model, grads);
+
+            state.step_in_epoch = step + 1;
+            state.global_step += 1;
+            state.epoch_loss_sum += loss_value;
+            images_done += batch.len();
+            steps_this_call += 1;
+            let rate = images_done as f64 / started.elapsed().as_secs_f64();
+            bar.set_position(state.step_in_epoch as u64);
+            bar.set_message(format!("loss {:.4} | {rate:.2} img/s | lr {lr:.2e}", state.epoch_loss_sum / state.step_in_epoch as f64));
+            let stop = opts.stop_after_steps.is_some_and(|n| steps_this_call >= n);
+            if state.step_in_epoch % cfg.checkpoint_every.max(1) == 0 || stop {
+                state.epoch_seconds = seconds_before + started.elapsed().as_secs_f64();
+                checkpoint(&run, &model, &optim, &state)?;
+            }
+            if stop {
+                bar.abandon_with_message("stopped early (--stop-after-steps)");
+                return Ok(());
+            }
+        }
+        bar.finish();
+        let seconds = seconds_before + started.elapsed().as_secs_f64();
+        let train_loss = state.epoch_loss_sum / steps as f64;
+        let eval_model = model.valid();
+        let summary = validate(&eval_model, &val, &norm, cfg.batch_size, &device)?;
+        let lr = learning_rate(&cfg, state.global_step.saturating_sub(1), total_steps);
+        eprintln!(
+            "epoch {}: train loss {train_loss:.4} | validation Dice {:.4} IoU {:.4} precision {:.4} recall {:.4} | {seconds:.0} s",
+            state.epoch + 1, summary.dice, summary.iou, summary.precision, summary.recall
+        );
+        let row = format!(
+            "{},{train_loss:.5},{:.5},{:.5},{:.5},{:.5},{:.5},{:.5},{lr:.3e},{seconds:.1},{:.3}",
+            state.epoch + 1, summary.dice, summary.iou, summary.precision, summary.recall,
+            summary.patient_dice_mean, summary.slice_specificity, images_done as f64 / started.elapsed().as_secs_f64()
+        );
+        run.append_metrics(CSV_HEADER, state.epoch + 1, &row)?;
+        if val.is_empty() || state.best_dice.is_none_or(|b| summary.dice > b) {
+            state.best_dice = Some(summary.dice);
+            state.best_epoch = Some(state.epoch + 1);
+            let mut meta = ModelMeta::new(cfg.model.clone(), norm);
+            meta.provenance = Provenance {
+                epochs: state.epoch + 1,
+                train_patients: split.train.len(),
+                validation_dice: (!val.is_empty()).then_some(summary.dice),
+                notes: format!("brainseg train, seed {}, run {}", cfg.seed, run.root.display()),
+            };
+            let bytes = model_file::encode(eval_model, meta, cfg.half)?;
+            write_atomic(&run.path("model.bsm"), &bytes)?;
+            eprintln!("  new best: wrote {}", run.path("model.bsm").display());
+        }
+        state.epoch += 1;
+        state.step_in_epoch = 0;
+        state.epoch_loss_sum = 0.0;
+        state.epoch_seconds = 0.0;
+        checkpoint(&run, &model, &optim, &state)?;
+    }
+    eprintln!(
+        "done: best validation Dice {:.4} at epoch {}; model in {}",
+        state.best_dice.unwrap_or(0.0),
+        state.best_epoch.unwrap_or(0),
+        run.path("model.bsm").display()
+    );
+    Ok(())
+}
+
+fn checkpoint(run: &RunDir, model: &UNet, optim: &ModuleOptimizer, state: &TrainState) -> Result<()> {
+    let m = model.clone().into_record().into_bytes().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let o = optim.into_bytes().map_err(|e| anyhow::anyhow!("{e}"))?;
+    run.save_checkpoint(&m, &o, state)
+}
+
+/// Masks (non-zero = tumor) as a `[n, 1, size, size]` tensor of 0/1.
+pub fn mask_tensor<'a>(masks: impl Iterator<Item = &'a [u8]>, size: u32, device: &Device) -> Tensor<4> {
+    let mut data = Vec::new();
+    let mut n = 0;
+    for m in masks {
+        data.extend(m.iter().map(|&v| f32::from(u8::from(v != 0))));
+        n += 1;
+    }
+    let s = size as usize;
+    Tensor::from_data(TensorData::new(data, [n, 1, s, s]), device)
+}
