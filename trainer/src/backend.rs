@@ -32,10 +32,4 @@ impl Backend {
             ),
         }
     }
-
-    /// Whether the backend lacks fast conv backward kernels, so training should use the GEMM
-    /// formulation (see `brainseg_core::conv`).
-    pub fn prefers_gemm_conv(self) -> bool {
-        self == Backend::Flex
-    }
 }

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Result, bail};
+use brainseg_core::conv::ConvImpl;
 use brainseg_core::{Preset, UNetConfig};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -106,6 +107,10 @@ pub struct TrainArgs {
     /// Checkpoint every N steps as well as at each epoch end.
     #[arg(long, default_value_t = 25)]
     pub checkpoint_every: usize,
+    /// Compute convolutions as im2col + GEMM while training (an experiment for CPU backends;
+    /// measured no faster on `flex` at 256x256).
+    #[arg(long, hide = true)]
+    pub gemm_conv: bool,
     /// Stop after N steps as if killed (for testing --resume).
     #[arg(long, hide = true)]
     pub stop_after_steps: Option<usize>,
@@ -208,6 +213,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 backend: cli.backend,
                 resume: args.resume,
                 stop_after_steps: args.stop_after_steps,
+                conv_impl: if args.gemm_conv { ConvImpl::Gemm } else { ConvImpl::Native },
             };
             train::run(args.config(), opts)?;
         }

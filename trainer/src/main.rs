@@ -1,3 +1,9 @@
+// Tensors of tens of MB are allocated and freed every step; glibc hands them back to the
+// kernel and takes fresh zeroed pages each time (a quarter of training time in a profile).
+// mimalloc keeps and reuses them.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {

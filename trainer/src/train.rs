@@ -1,6 +1,7 @@
 //! `brainseg train`: the training loop, apart from the model (see `brainseg_core::model`).
 
 use std::path::PathBuf;
+use std::io::IsTerminal;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
@@ -85,6 +86,8 @@ pub struct RunOptions {
     pub resume: bool,
     /// Stop (as if killed) after this many optimiser steps of this invocation; for tests.
     pub stop_after_steps: Option<usize>,
+    /// How convolutions are computed while training (same weights either way).
+    pub conv_impl: ConvImpl,
 }
 
 const CSV_HEADER: &str = "epoch,train_loss,val_dice,val_iou,val_precision,val_recall,\
@@ -137,8 +140,7 @@ pub fn run(mut cfg: TrainConfig, opts: RunOptions) -> Result<()> {
 
     let device = opts.backend.device()?;
     let train_device = device.clone().autodiff();
-    let conv = if opts.backend.prefers_gemm_conv() { ConvImpl::Gemm } else { ConvImpl::Native };
-    let mut model = cfg.model.init(&train_device).with_conv_impl(conv);
+    let mut model = cfg.model.init(&train_device).with_conv_impl(opts.conv_impl);
     let mut optim = AdamWConfig::new()
         .with_weight_decay(cfg.weight_decay)
         .with_epsilon(1e-8)
@@ -159,6 +161,8 @@ pub fn run(mut cfg: TrainConfig, opts: RunOptions) -> Result<()> {
     let total_steps = steps * cfg.epochs;
     let augment = if cfg.augment { Augment::default() } else { Augment::none() };
     let mut steps_this_call = 0;
+    // Under nohup the bar is hidden: log a line every few steps instead.
+    let interactive = std::io::stderr().is_terminal();
     while state.epoch < cfg.epochs {
         let order = epoch_order(&train, &cfg, state.epoch);
         let bar = ProgressBar::new(steps as u64).with_position(state.step_in_epoch as u64);
@@ -195,6 +199,9 @@ pub fn run(mut cfg: TrainConfig, opts: RunOptions) -> Result<()> {
             let rate = images_done as f64 / started.elapsed().as_secs_f64();
             bar.set_position(state.step_in_epoch as u64);
             bar.set_message(format!("loss {:.4} | {rate:.2} img/s | lr {lr:.2e}", state.epoch_loss_sum / state.step_in_epoch as f64));
+            if !interactive && state.step_in_epoch % 10 == 0 {
+                eprintln!("epoch {}/{} step {}/{steps}: {}", state.epoch + 1, cfg.epochs, state.step_in_epoch, bar.message());
+            }
             let stop = opts.stop_after_steps.is_some_and(|n| steps_this_call >= n);
             if state.step_in_epoch % cfg.checkpoint_every.max(1) == 0 || stop {
                 state.epoch_seconds = seconds_before + started.elapsed().as_secs_f64();
@@ -208,7 +215,7 @@ pub fn run(mut cfg: TrainConfig, opts: RunOptions) -> Result<()> {
         bar.finish();
         let seconds = seconds_before + started.elapsed().as_secs_f64();
         let train_loss = state.epoch_loss_sum / steps as f64;
-        let eval_model = model.valid();
+        let eval_model = model.valid().with_conv_impl(ConvImpl::Native);
         let summary = validate(&eval_model, &val, &norm, cfg.batch_size, &device)?;
         let lr = learning_rate(&cfg, state.global_step.saturating_sub(1), total_steps);
         eprintln!(

@@ -1,0 +1,103 @@
+//! Training and inference throughput at 256x256 for the compact and reference U-Nets.
+//!
+//! `cargo bench -p brainseg --bench throughput [-- --quick]` prints medians over repeated runs.
+//! Not a test: figures depend on the machine.
+
+use std::time::Instant;
+
+use brainseg_core::conv::ConvImpl;
+use brainseg_core::loss::segmentation_loss;
+use brainseg_core::{Preset, UNetConfig};
+use burn::module::Module;
+use burn::optim::{AdamWConfig, GradientsParams};
+use burn::prelude::*;
+use burn::tensor::Distribution;
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn train_images_per_second(config: &UNetConfig, imp: ConvImpl, batch: usize, reps: usize) -> f64 {
+    let device = Device::flex().autodiff();
+    let s = config.input_size;
+    let mut model = config.init(&device).with_conv_impl(imp);
+    let mut optim = AdamWConfig::new().init();
+    let x = Tensor::<4>::random([batch, 3, s, s], Distribution::Normal(0.0, 1.0), &device);
+    let y = Tensor::<4>::random([batch, 1, s, s], Distribution::Bernoulli(0.05), &device);
+    let mut times = Vec::new();
+    for i in 0..=reps {
+        let t = Instant::now();
+        let loss = segmentation_loss(model.forward(x.clone()), y.clone());
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        model = optim.step(1e-3, model, grads);
+        let _ = model.head_weight_sum();
+        if i > 0 {
+            times.push(batch as f64 / t.elapsed().as_secs_f64());
+        }
+    }
+    median(times)
+}
+
+fn infer_ms_per_image(config: &UNetConfig, imp: ConvImpl, batch: usize, reps: usize) -> f64 {
+    let device = Device::flex();
+    let s = config.input_size;
+    let model = config.init(&device).with_conv_impl(imp);
+    let x = Tensor::<4>::random([batch, 3, s, s], Distribution::Normal(0.0, 1.0), &device);
+    let mut times = Vec::new();
+    for i in 0..=reps {
+        let t = Instant::now();
+        let _ = model.forward(x.clone()).into_data();
+        if i > 0 {
+            times.push(t.elapsed().as_secs_f64() * 1000.0 / batch as f64);
+        }
+    }
+    median(times)
+}
+
+/// Forces the lazy optimiser update to run before the clock stops.
+trait Sync_ {
+    fn head_weight_sum(&self) -> f32;
+}
+impl Sync_ for brainseg_core::UNet {
+    fn head_weight_sum(&self) -> f32 {
+        let mut total = 0.0;
+        let mut v = SumVisitor(&mut total);
+        self.visit(&mut v);
+        total
+    }
+}
+struct SumVisitor<'a>(&'a mut f32);
+impl burn::module::ModuleVisitor for SumVisitor<'_> {
+    fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
+        *self.0 += param.val().sum().into_scalar::<f32>();
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    // `--config compact|reference` and `--conv gemm|native` narrow the table.
+    let flag = |name: &str| args.windows(2).find(|w| w[0] == name).map(|w| w[1].to_ascii_lowercase());
+    let (config_filter, conv_filter) = (flag("--config"), flag("--conv"));
+    let (train_reps, infer_reps) = if quick { (2, 3) } else { (5, 10) };
+    println!("backend flex, 256x256, {} threads", std::thread::available_parallelism().map_or(1, |n| n.get()));
+    println!("{:<10} {:>10} {:<7} {:>16} {:>16} {:>16}", "config", "params", "conv", "train img/s b4", "infer ms/img b1", "infer ms/img b8");
+    for (name, preset) in [("compact", Preset::Compact), ("reference", Preset::Reference)] {
+        if config_filter.as_ref().is_some_and(|c| c != name) {
+            continue;
+        }
+        let config = preset.config();
+        let params = config.init(&Device::flex()).num_params();
+        for imp in [ConvImpl::Gemm, ConvImpl::Native] {
+            if conv_filter.as_ref().is_some_and(|c| *c != format!("{imp:?}").to_ascii_lowercase()) {
+                continue;
+            }
+            let train_reps = if preset == Preset::Reference && imp == ConvImpl::Native { 1 } else { train_reps };
+            let train = train_images_per_second(&config, imp, 4, train_reps);
+            let b1 = infer_ms_per_image(&config, imp, 1, infer_reps);
+            let b8 = infer_ms_per_image(&config, imp, 8, infer_reps.div_ceil(3));
+            println!("{name:<10} {params:>10} {:<7} {train:>16.3} {b1:>16.1} {b8:>16.1}", format!("{imp:?}"));
+        }
+    }
+}
