@@ -1,0 +1,103 @@
+//! The model on the best device the browser offers: WebGPU, else Burn's `flex` CPU backend.
+//!
+//! The device and model are not `Send` in the browser, so [`crate::pipeline`] keeps the
+//! [`Engine`] in the page's local storage.
+
+use std::fmt;
+
+use brainseg_core::synthetic::phantom;
+use brainseg_core::{Prediction, Segmenter};
+use burn::prelude::Device;
+use burn::tensor::wgpu::wgpu::DeviceType;
+use image::RgbImage;
+
+use crate::browser;
+
+/// The model file, copied next to the page by trunk and fetched from the page's own origin.
+pub const MODEL_URL: &str = "brainseg.bsm";
+
+/// Where the network runs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Backend {
+    WebGpu { adapter: String, software: bool },
+    Cpu { why: String },
+}
+
+impl Backend {
+    pub fn is_gpu(&self) -> bool {
+        matches!(self, Backend::WebGpu { .. })
+    }
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Backend::WebGpu { adapter, software } => {
+                let adapter = if adapter.is_empty() { "unnamed adapter" } else { adapter };
+                let kind = if *software { ", software rendering" } else { "" };
+                write!(f, "WebGPU ({adapter}{kind})")
+            }
+            Backend::Cpu { why } => write!(f, "CPU (Burn flex; {why})"),
+        }
+    }
+}
+
+/// A loaded model and the device it runs on.
+pub struct Engine {
+    segmenter: Segmenter,
+    pub backend: Backend,
+}
+
+/// WebGPU if the browser grants an adapter, else the CPU, with the reason.
+async fn pick_device() -> (Device, Backend) {
+    if !browser::has_webgpu() {
+        return (Device::flex(), Backend::Cpu { why: "this browser has no WebGPU".into() });
+    }
+    match Device::wgpu_options().init_with_setup_async().await {
+        Ok((device, setup)) => {
+            let info = setup.adapter.get_info();
+            let software = info.device_type == DeviceType::Cpu;
+            (device, Backend::WebGpu { adapter: info.name, software })
+        }
+        Err(e) => (Device::flex(), Backend::Cpu { why: format!("WebGPU unavailable: {e}") }),
+    }
+}
+
+impl Engine {
+    /// Picks the device, downloads and checks the model, and (on WebGPU) compiles its shaders
+    /// on a synthetic slice, so the first real slice is fast. `progress` gets each step.
+    pub async fn load(progress: impl Fn(String)) -> Result<Self, String> {
+        progress("Initialising WebGPU…".into());
+        let (device, backend) = pick_device().await;
+        progress(format!("Downloading the model ({backend})…"));
+        let bytes = browser::fetch_bytes(MODEL_URL)
+            .await
+            .map_err(|e| format!("cannot download the model {MODEL_URL}: {e}"))?;
+        progress(format!("Loading the model ({:.1} MB)…", bytes.len() as f64 / 1e6));
+        browser::yield_now().await;
+        let segmenter =
+            Segmenter::from_bytes(&bytes, &device).map_err(|e| format!("cannot load the model: {e}"))?;
+        let engine = Self { segmenter, backend };
+        if engine.backend.is_gpu() {
+            progress("Compiling GPU shaders (first run only, this can take several seconds)…".into());
+            browser::yield_now().await;
+            let size = engine.input_size();
+            engine.segment(&phantom(size, size, 1, true).image).await?;
+        }
+        Ok(engine)
+    }
+
+    pub fn input_size(&self) -> u32 {
+        self.segmenter.meta().config.input_size as u32
+    }
+
+    pub fn postprocess(&self) -> brainseg_core::postprocess::PostProcess {
+        self.segmenter.meta().postprocess
+    }
+
+    /// Segments one slice. Reads back asynchronously: a blocking read panics on WebGPU.
+    pub async fn segment(&self, image: &RgbImage) -> Result<Prediction, String> {
+        let mut predictions = self.segmenter.segment_async(&[image]).await.map_err(|e| e.to_string())?;
+        predictions.pop().ok_or_else(|| "the model returned no prediction".into())
+    }
+}

@@ -1,0 +1,18 @@
+//! The brainseg browser page: drop MRI slices, see the predicted tumor, download masks.
+//!
+//! Nothing leaves the page: images are read from the drop, segmented in the page (WebGPU, or
+//! Burn's `flex` CPU backend) and saved through in-page downloads.
+
+mod app;
+mod browser;
+mod components;
+mod downloads;
+mod files;
+mod inference;
+mod pipeline;
+mod state;
+
+fn main() {
+    console_error_panic_hook::set_once();
+    leptos::mount::mount_to_body(app::App);
+}

@@ -1,0 +1,137 @@
+//! From dropped files to predictions: the model loads once at start-up, then slices are
+//! segmented one at a time, yielding to the browser in between so the page keeps painting.
+
+use std::collections::VecDeque;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use brainseg_core::image_input::decode_slice;
+use image::RgbImage;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use crate::browser;
+use crate::files::Picked;
+use crate::inference::Engine;
+use crate::state::{AppState, EngineStatus, Segmented, SliceEntry, SliceStatus};
+
+/// What a queued slice is made from.
+pub enum Input {
+    File(web_sys::File),
+    Image(RgbImage),
+    Unreadable(String),
+}
+
+/// A picked file as a queue item named by its path.
+pub fn job(picked: Picked) -> (String, Input) {
+    let input = match picked.file {
+        Ok(file) => Input::File(file),
+        Err(e) => Input::Unreadable(e),
+    };
+    (picked.path, input)
+}
+
+/// The page's non-`Send` half: the model and the queue of files waiting for it.
+#[derive(Default)]
+pub struct Runtime {
+    engine: Option<Rc<Engine>>,
+    queue: VecDeque<(usize, Input)>,
+    running: bool,
+    next_id: usize,
+}
+
+pub type RuntimeStore = StoredValue<Runtime, LocalStorage>;
+
+pub fn use_runtime() -> RuntimeStore {
+    expect_context::<RuntimeStore>()
+}
+
+/// Loads the model in the background; slices dropped meanwhile wait in the queue.
+pub fn start_engine(state: AppState, rt: RuntimeStore) {
+    spawn_local(async move {
+        let progress = move |step: String| state.engine.set(EngineStatus::Loading(step));
+        match Engine::load(progress).await {
+            Ok(engine) => {
+                state.use_model_defaults(engine.postprocess());
+                let backend = engine.backend.to_string();
+                state.engine.set(EngineStatus::Ready { gpu: engine.backend.is_gpu(), backend });
+                rt.update_value(|r| r.engine = Some(Rc::new(engine)));
+                ensure_running(state, rt);
+            }
+            Err(e) => state.engine.set(EngineStatus::Failed(e)),
+        }
+        // Caching for offline use starts after the model download, not competing with it.
+        browser::register_service_worker();
+    });
+}
+
+/// Adds slices to the list and the queue, and shows the first of them.
+pub fn enqueue(state: AppState, rt: RuntimeStore, items: Vec<(String, Input)>) {
+    if items.is_empty() {
+        return;
+    }
+    let mut entries = Vec::with_capacity(items.len());
+    rt.update_value(|r| {
+        for (name, input) in items {
+            let id = r.next_id;
+            r.next_id += 1;
+            entries.push(SliceEntry { id, name, status: SliceStatus::Waiting });
+            r.queue.push_back((id, input));
+        }
+    });
+    state.selected.set(entries.first().map(|e| e.id));
+    state.slices.update(|s| s.extend(entries));
+    ensure_running(state, rt);
+}
+
+fn ensure_running(state: AppState, rt: RuntimeStore) {
+    let start = rt.try_update_value(|r| {
+        let start = r.engine.is_some() && !r.running && !r.queue.is_empty();
+        r.running |= start;
+        start
+    });
+    if start == Some(true) {
+        spawn_local(run(state, rt));
+    }
+}
+
+async fn run(state: AppState, rt: RuntimeStore) {
+    loop {
+        let next = rt.try_update_value(|r| match (r.queue.pop_front(), &r.engine) {
+            (Some(job), Some(engine)) => Some((job, engine.clone())),
+            _ => {
+                r.running = false;
+                None
+            }
+        });
+        let Some(Some(((id, input), engine))) = next else { return };
+        let status = segment(&engine, input).await;
+        state.set_status(id, status);
+        browser::yield_now().await;
+    }
+}
+
+async fn segment(engine: &Engine, input: Input) -> SliceStatus {
+    let (image, notes) = match input {
+        Input::Unreadable(e) => return SliceStatus::Failed(e),
+        Input::Image(image) => (image, Vec::new()),
+        Input::File(file) => {
+            let bytes = match browser::read_blob(&file).await {
+                Ok(bytes) => bytes,
+                Err(e) => return SliceStatus::Failed(format!("cannot read the file: {e}")),
+            };
+            match decode_slice(&bytes) {
+                Ok(slice) => (slice.image, slice.conversions.iter().map(ToString::to_string).collect()),
+                Err(e) => return SliceStatus::Failed(e.to_string()),
+            }
+        }
+    };
+    let start = browser::now_ms();
+    match engine.segment(&image).await {
+        Ok(prediction) => {
+            let millis = browser::now_ms() - start;
+            SliceStatus::Done(Arc::new(Segmented { image, prediction, notes, millis }))
+        }
+        Err(e) => SliceStatus::Failed(format!("the model failed on this slice: {e}")),
+    }
+}

@@ -1,0 +1,32 @@
+// Reading and comparing 8-bit masks (255 = tumor) written as PNG.
+import { readFileSync } from 'node:fs';
+import pngjs from 'pngjs';
+
+const { PNG } = pngjs;
+
+/** `{ width, height, on: Uint8Array }`, `on[i]` = 1 where the mask marks tumor. */
+export function readMask(path) {
+  const png = PNG.sync.read(readFileSync(path));
+  const on = new Uint8Array(png.width * png.height);
+  for (let i = 0; i < on.length; i++) {
+    on[i] = png.data[4 * i] > 127 ? 1 : 0; // pngjs expands gray to RGBA
+  }
+  return { width: png.width, height: png.height, on };
+}
+
+/** Fraction of pixels on which two masks agree, and their tumor fractions. */
+export function agreement(a, b) {
+  if (a.width !== b.width || a.height !== b.height) {
+    throw new Error(`mask sizes differ: ${a.width}x${a.height} vs ${b.width}x${b.height}`);
+  }
+  let same = 0;
+  let onA = 0;
+  let onB = 0;
+  for (let i = 0; i < a.on.length; i++) {
+    same += a.on[i] === b.on[i] ? 1 : 0;
+    onA += a.on[i];
+    onB += b.on[i];
+  }
+  const n = a.on.length;
+  return { agree: same / n, tumorA: onA / n, tumorB: onB / n };
+}

@@ -1,0 +1,140 @@
+// End-to-end test of the built page (dist/) in Debian's Chromium, once on WebGPU (SwiftShader)
+// and once on the CPU fallback. Inputs come from scripts/test-e2e.sh: a synthetic phantom PNG and
+// the mask `brainseg segment` made of it.
+import { mkdirSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { agreement, readMask } from './masks.mjs';
+import { dropFiles, foreign, launch, networkAfter, recordRequests, waitReady, waitSegmented } from './page.mjs';
+import { serve } from './server.mjs';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const DIST = resolve(process.env.DIST ?? join(ROOT, 'dist'));
+const ART = resolve(process.env.ARTIFACTS ?? join(ROOT, 'test-artifacts/e2e'));
+const PHANTOM = resolve(process.env.PHANTOM ?? join(ART, 'phantom.png'));
+const CLI_MASK = resolve(process.env.CLI_MASK ?? join(ART, 'cli/phantom_pred.png'));
+// Model download and first-run shader compilation on a software GPU take a while.
+const READY_MS = 240_000;
+const SLICE_MS = 120_000;
+
+const MODES = [
+  { name: 'webgpu', webgpu: true, expect: /^WebGPU/ },
+  { name: 'cpu', webgpu: false, expect: /^CPU/ },
+];
+
+class Failures {
+  list = [];
+  check(ok, what) {
+    if (!ok) this.list.push(what);
+    return ok;
+  }
+}
+
+async function segmentOne(page, failures, mode) {
+  await page.setInputFiles('[data-testid=file-input]', PHANTOM);
+  await waitSegmented(page, 1, SLICE_MS);
+  const coverage = await page.locator('[data-testid=coverage]').innerText();
+  const millis = await page.locator('[data-testid=millis]').innerText();
+  failures.check(/^\d+\.\d\d%$/.test(coverage), `no coverage figure shown (got "${coverage}")`);
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=save-mask]')]);
+  const saved = join(ART, `${mode.name}_${download.suggestedFilename()}`);
+  await download.saveAs(saved);
+  failures.check(download.suggestedFilename() === 'phantom_pred.png', `mask named ${download.suggestedFilename()}`);
+  const cmp = agreement(readMask(saved), readMask(CLI_MASK));
+  failures.check(cmp.agree >= 0.99, `page and CLI masks agree on only ${(100 * cmp.agree).toFixed(2)}% of pixels`);
+  return { coverage, millis, cmp };
+}
+
+async function badAndGoodInOneDrop(page, failures) {
+  await dropFiles(page, [
+    { name: 'x.png', type: 'image/png', bytes: Buffer.from('this is a text file, not a PNG\n') },
+    { name: 'phantom-again.png', type: 'image/png', bytes: readFileSync(PHANTOM) },
+  ]);
+  await waitSegmented(page, 2, SLICE_MS);
+  const failed = await page.locator('[data-testid=failed-count]').innerText();
+  const row = await page.locator('li.failed').first().innerText().catch(() => '');
+  failures.check(failed === '1', `expected 1 unreadable file, page says ${failed}`);
+  failures.check(/x\.png/.test(row) && /not an image/i.test(row), `no friendly message for x.png (row: "${row}")`);
+}
+
+async function offlineReload(page, server, requests, failures) {
+  await server.close(); // from here on, only the service worker can answer
+  await page.reload();
+  const backend = await waitReady(page, READY_MS);
+  const dropAt = Date.now();
+  await page.setInputFiles('[data-testid=file-input]', PHANTOM);
+  await waitSegmented(page, 1, SLICE_MS);
+  failures.check(networkAfter(requests, dropAt).length === 0, 'requests after the offline drop');
+  return backend;
+}
+
+async function runMode(mode) {
+  const failures = new Failures();
+  const server = await serve(DIST);
+  const browser = await launch(mode);
+  const context = await browser.newContext({ acceptDownloads: true });
+  const requests = recordRequests(context);
+  const page = await context.newPage();
+  const problems = [];
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('console', (m) => {
+    if (/Content.Security.Policy|Refused to/i.test(m.text())) problems.push(`CSP: ${m.text()}`);
+    else if (m.type() === 'error') console.log(`  [${mode.name}] console error: ${m.text()}`);
+  });
+  const report = { mode: mode.name };
+  try {
+    const start = Date.now();
+    await page.goto(`${server.origin}/`);
+    report.backend = await waitReady(page, READY_MS);
+    report.readyMs = Date.now() - start;
+    failures.check(mode.expect.test(report.backend), `backend should match ${mode.expect}: "${report.backend}"`);
+    // The offline cache fills right after the model loads; let it finish before the drop.
+    await page.evaluate(() => navigator.serviceWorker.ready.then(() => true));
+    const dropAt = Date.now();
+    Object.assign(report, await segmentOne(page, failures, mode));
+    await page.screenshot({ path: join(ART, `${mode.name}.png`), fullPage: true });
+    await badAndGoodInOneDrop(page, failures);
+    await page.screenshot({ path: join(ART, `${mode.name}-unreadable.png`), fullPage: true });
+    const late = networkAfter(requests, dropAt);
+    failures.check(late.length === 0, `requests after the drop: ${late.map((r) => r.url).join(', ')}`);
+    report.offlineBackend = await offlineReload(page, server, requests, failures);
+  } catch (e) {
+    failures.check(false, `${e.message.split('\n')[0]}`);
+    await page.screenshot({ path: join(ART, `${mode.name}-failed.png`), fullPage: true }).catch(() => {});
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+  const away = foreign(requests, server.origin);
+  failures.check(away.length === 0, `requests to other origins: ${away.map((r) => r.url).join(', ')}`);
+  problems.forEach((p) => failures.check(false, p));
+  report.requests = requests.length;
+  return { report, failures: failures.list };
+}
+
+function describe({ report: r, failures }) {
+  const lines = [
+    `${r.mode}: backend ${r.backend ?? '?'} (ready after ${r.readyMs ?? '?'} ms)`,
+    `  phantom: coverage ${r.coverage ?? '?'}, inference ${r.millis ?? '?'} per slice`,
+    r.cmp
+      ? `  mask vs brainseg segment: ${(100 * r.cmp.agree).toFixed(2)}% of pixels agree ` +
+        `(tumor ${(100 * r.cmp.tumorA).toFixed(2)}% page, ${(100 * r.cmp.tumorB).toFixed(2)}% CLI)`
+      : '  mask vs brainseg segment: not compared',
+    `  ${r.requests} requests, all to the page's origin: ${failures.every((f) => !f.startsWith('requests to'))}`,
+    `  offline reload (server stopped, service worker): ${r.offlineBackend ? `ok, ${r.offlineBackend}` : 'not reached'}`,
+    ...failures.map((f) => `  FAIL: ${f}`),
+  ];
+  return lines.join('\n');
+}
+
+mkdirSync(ART, { recursive: true });
+const only = process.argv[2];
+let failed = false;
+for (const mode of MODES.filter((m) => !only || m.name === only)) {
+  const result = await runMode(mode);
+  console.log(describe(result));
+  failed ||= result.failures.length > 0;
+}
+console.log(failed ? 'e2e: FAILED' : 'e2e: passed');
+process.exit(failed ? 1 : 0);
