@@ -54,6 +54,20 @@ pub fn has_webgpu() -> bool {
     js_sys::Reflect::get(&window().navigator(), &JsValue::from_str("gpu")).is_ok_and(|gpu| !gpu.is_undefined())
 }
 
+/// "vendor architecture description" of the browser's WebGPU adapter, e.g. "google swiftshader".
+/// wgpu passes on only the description, which browsers often leave empty.
+pub async fn webgpu_adapter_label() -> Option<String> {
+    use js_sys::Reflect;
+    let gpu = Reflect::get(&window().navigator(), &"gpu".into()).ok()?;
+    let request: js_sys::Function = Reflect::get(&gpu, &"requestAdapter".into()).ok()?.dyn_into().ok()?;
+    let adapter = JsFuture::from(request.call0(&gpu).ok()?.dyn_into::<Promise>().ok()?).await.ok()?;
+    let info = Reflect::get(&adapter, &"info".into()).ok().filter(|i| i.is_object())?;
+    let field = |key: &str| Reflect::get(&info, &key.into()).ok().and_then(|v| v.as_string()).unwrap_or_default();
+    let parts: Vec<String> =
+        ["vendor", "architecture", "description"].map(field).into_iter().filter(|s| !s.is_empty()).collect();
+    (!parts.is_empty()).then(|| parts.join(" "))
+}
+
 /// Registers the offline cache (`sw.js`). Failure only costs offline use, so it is logged, not shown.
 pub fn register_service_worker() {
     let Ok(container) = js_sys::Reflect::get(&window().navigator(), &JsValue::from_str("serviceWorker")) else {

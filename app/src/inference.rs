@@ -8,6 +8,7 @@ use std::fmt;
 use brainseg_core::synthetic::phantom;
 use brainseg_core::{Prediction, Segmenter};
 use burn::prelude::Device;
+use burn::tensor::wgpu::WgpuInitError;
 use burn::tensor::wgpu::wgpu::DeviceType;
 use image::RgbImage;
 
@@ -34,7 +35,7 @@ impl fmt::Display for Backend {
         match self {
             Backend::WebGpu { adapter, software } => {
                 let adapter = if adapter.is_empty() { "unnamed adapter" } else { adapter };
-                let kind = if *software { ", software rendering" } else { "" };
+                let kind = if *software { ", software" } else { "" };
                 write!(f, "WebGPU ({adapter}{kind})")
             }
             Backend::Cpu { why } => write!(f, "CPU (Burn flex; {why})"),
@@ -48,6 +49,16 @@ pub struct Engine {
     pub backend: Backend,
 }
 
+/// Why WebGPU cannot be used, in a few words (the details go to the console).
+fn short_reason(e: &WgpuInitError) -> String {
+    web_sys::console::info_1(&format!("WebGPU unavailable: {e}").into());
+    match e {
+        WgpuInitError::AdapterUnavailable { .. } => "no WebGPU adapter (no usable GPU, or WebGPU disabled)".into(),
+        WgpuInitError::RequestDevice { .. } => "the GPU refused to open a WebGPU device".into(),
+        other => format!("WebGPU failed: {other}"),
+    }
+}
+
 /// WebGPU if the browser grants an adapter, else the CPU, with the reason.
 async fn pick_device() -> (Device, Backend) {
     if !browser::has_webgpu() {
@@ -57,9 +68,13 @@ async fn pick_device() -> (Device, Backend) {
         Ok((device, setup)) => {
             let info = setup.adapter.get_info();
             let software = info.device_type == DeviceType::Cpu;
-            (device, Backend::WebGpu { adapter: info.name, software })
+            let adapter = match info.name {
+                name if name.is_empty() => browser::webgpu_adapter_label().await.unwrap_or_default(),
+                name => name,
+            };
+            (device, Backend::WebGpu { adapter, software })
         }
-        Err(e) => (Device::flex(), Backend::Cpu { why: format!("WebGPU unavailable: {e}") }),
+        Err(e) => (Device::flex(), Backend::Cpu { why: short_reason(&e) }),
     }
 }
 

@@ -130,7 +130,7 @@ async fn segment(engine: &Engine, input: Input) -> SliceStatus {
     match engine.segment(&image).await {
         Ok(prediction) => {
             let millis = browser::now_ms() - start;
-            SliceStatus::Done(Arc::new(Segmented { image, prediction, notes, millis }))
+            SliceStatus::Done(Arc::new(Segmented::new(image, prediction, notes, millis)))
         }
         Err(e) => SliceStatus::Failed(format!("the model failed on this slice: {e}")),
     }

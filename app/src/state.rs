@@ -3,7 +3,7 @@
 //! Only `Send` data lives here (images, predictions, text); browser handles and the model stay
 //! in [`crate::pipeline`]'s local storage.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use brainseg_core::Prediction;
 use brainseg_core::postprocess::{PostProcess, coverage_percent, mask_from_probabilities};
@@ -20,9 +20,29 @@ pub struct Segmented {
     pub notes: Vec<String>,
     /// Network time including pre- and post-processing, in milliseconds.
     pub millis: f64,
+    /// The last coverage asked for: every slice's figure is asked again whenever another slice
+    /// finishes, and recomputing all of them would make a large folder quadratic.
+    coverage_cache: Mutex<Option<(PostProcess, f64)>>,
 }
 
 impl Segmented {
+    pub fn new(image: RgbImage, prediction: Prediction, notes: Vec<String>, millis: f64) -> Self {
+        Self { image, prediction, notes, millis, coverage_cache: Mutex::new(None) }
+    }
+
+    /// Tumor coverage in percent under `post`.
+    pub fn coverage(&self, post: &PostProcess) -> f64 {
+        let mut cache = self.coverage_cache.lock().unwrap_or_else(|e| e.into_inner());
+        match *cache {
+            Some((p, c)) if p == *post => c,
+            _ => {
+                let c = coverage_percent(&self.mask(post));
+                *cache = Some((*post, c));
+                c
+            }
+        }
+    }
+
     /// The mask at the input's size under `post`, without re-running the network.
     pub fn mask(&self, post: &PostProcess) -> GrayImage {
         let p = &self.prediction;
@@ -99,7 +119,7 @@ fn summarize(slices: &[SliceEntry], post: &PostProcess) -> SetSummary {
             SliceStatus::Waiting => summary.waiting += 1,
             SliceStatus::Failed(_) => summary.failed += 1,
             SliceStatus::Done(s) => {
-                let coverage = coverage_percent(&s.mask(post));
+                let coverage = s.coverage(post);
                 let n = f64::from(s.image.width()) * f64::from(s.image.height());
                 tumor += coverage * n / 100.0;
                 pixels += n;

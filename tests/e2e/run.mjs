@@ -90,7 +90,13 @@ async function runMode(mode) {
     report.readyMs = Date.now() - start;
     failures.check(mode.expect.test(report.backend), `backend should match ${mode.expect}: "${report.backend}"`);
     // The offline cache fills right after the model loads; let it finish before the drop.
-    await page.evaluate(() => navigator.serviceWorker.ready.then(() => true));
+    const cached = await page.evaluate(() =>
+      Promise.race([
+        navigator.serviceWorker.ready.then(() => true),
+        new Promise((resolve) => setTimeout(() => resolve(false), 60_000)),
+      ]),
+    );
+    failures.check(cached, 'the service worker (offline cache) did not become ready');
     const dropAt = Date.now();
     Object.assign(report, await segmentOne(page, failures, mode));
     await page.screenshot({ path: join(ART, `${mode.name}.png`), fullPage: true });

@@ -11,6 +11,7 @@ const TYPES = {
   '.svg': 'image/svg+xml',
   '.png': 'image/png',
   '.bsm': 'application/octet-stream',
+  '.gz': 'application/gzip',
 };
 
 /** Serves `root` on 127.0.0.1 at a free port; resolves to `{ origin, close }`. */

@@ -18,6 +18,9 @@ const ACCEPT: &str = ".png,.jpg,.jpeg,.tif,.tiff,.webp,image/png,image/jpeg,imag
 pub fn DropZone() -> impl IntoView {
     let (state, rt) = (use_state(), use_runtime());
     let hovering = RwSignal::new(false);
+    // A file dropped beside the zone would make the browser leave the page to show it.
+    let _ = window_event_listener(leptos::ev::dragover, |ev| ev.prevent_default());
+    let _ = window_event_listener(leptos::ev::drop, |ev| ev.prevent_default());
     let add = move |picked: Vec<Picked>| enqueue(state, rt, picked.into_iter().map(job).collect());
 
     let on_drop = move |ev: DragEvent| {
