@@ -235,3 +235,49 @@ impl UNet {
         self.head.forward(x)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_preset_and_upsampling_keeps_the_input_shape() {
+        let device = Device::flex();
+        for preset in [Preset::Compact, Preset::Reference] {
+            // Real widths, small slices: shapes are what is under test, not speed.
+            let config = preset.config().with_input_size(32);
+            let model = config.init(&device);
+            let out = model.forward(Tensor::zeros([2, 3, 32, 32], &device));
+            assert_eq!(out.dims(), [2, 1, 32, 32], "{preset:?}");
+        }
+        for depth in 1..=5 {
+            for upsampling in [Upsampling::Transposed, Upsampling::Bilinear] {
+                let config = UNetConfig::new()
+                    .with_base_channels(8)
+                    .with_depth(depth)
+                    .with_upsampling(upsampling)
+                    .with_input_size(64);
+                let out = config.init(&device).forward(Tensor::zeros([1, 3, 64, 64], &device));
+                assert_eq!(out.dims(), [1, 1, 64, 64], "depth {depth} {upsampling:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn parameter_counts_match_the_named_architectures() {
+        let device = Device::flex();
+        let compact = Preset::Compact.config().init(&device).num_params();
+        let reference = Preset::Reference.config().init(&device).num_params();
+        assert_eq!(compact, 1_942_577);
+        // The reference system's U-Net: ~17.2M parameters.
+        assert!((17_100_000..17_300_000).contains(&reference), "{reference}");
+    }
+
+    #[test]
+    fn invalid_configs_are_reported() {
+        assert!(UNetConfig::new().with_input_size(100).validate().is_err());
+        assert!(UNetConfig::new().with_base_channels(12).with_norm_groups(8).validate().is_err());
+        assert!(UNetConfig::new().with_depth(0).validate().is_err());
+        assert!(Preset::Reference.config().validate().is_ok());
+    }
+}

@@ -90,9 +90,10 @@ pub fn scan(root: &Path) -> Result<(Vec<Patient>, Vec<String>)> {
         }
     }
     if patients.is_empty() {
+        let found: String = problems.iter().map(|p| format!("\n  {p}")).collect();
         bail!(
             "no patient folders with image/mask pairs under {} (expected <CASE>/<CASE>_<n>.<ext> \
-             and <CASE>_<n>_mask.<ext>)",
+             and <CASE>_<n>_mask.<ext>){found}",
             root.display()
         );
     }

@@ -140,6 +140,8 @@ pub fn run(mut cfg: TrainConfig, opts: RunOptions) -> Result<()> {
 
     let device = opts.backend.device()?;
     let train_device = device.clone().autodiff();
+    // Seeded initial weights: the same recipe gives the same run.
+    train_device.seed(cfg.seed);
     let mut model = cfg.model.init(&train_device).with_conv_impl(opts.conv_impl);
     let mut optim = AdamWConfig::new()
         .with_weight_decay(cfg.weight_decay)

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Installs everything brainseg needs on a fresh Debian machine (idempotent: re-runs are quick).
+# Rust itself comes from the machine's rustup; the version is pinned by rust-toolchain.toml.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! rustup toolchain list | grep -q "^$(sed -n 's/^channel = "\(.*\)"/\1/p' rust-toolchain.toml)"; then
+    timeout 600 rustup toolchain install "$(sed -n 's/^channel = "\(.*\)"/\1/p' rust-toolchain.toml)"
+fi
+# The browser build and its end-to-end tests: wasm32 target, trunk, wasm-bindgen-cli, Chromium.
+scripts/setup-web.sh

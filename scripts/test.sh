@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Every test: native unit and integration tests, core for wasm32, the web build and the browser
+# end-to-end tests. Run scripts/setup.sh first on a fresh machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TERM_COLOR=never
+step() { printf '\n== %s (%s)\n' "$1" "$(date +%T)"; }
+
+# Tests run in the release profile: one build of Burn serves the CLI, the tests and the benches.
+step "native build"
+cargo build --release --locked -p brainseg
+step "native tests"
+cargo test --release --locked
+step "benches compile"
+cargo bench --locked -p brainseg --no-run
+step "core for wasm32"
+CARGO_TARGET_DIR=target/web cargo check --locked -p brainseg-core --target wasm32-unknown-unknown
+step "web build"
+scripts/build-web.sh
+step "browser end-to-end tests"
+scripts/test-e2e.sh
+step "all tests passed"

@@ -1,0 +1,99 @@
+//! `brainseg evaluate` and `brainseg train` on synthetic datasets, including resume.
+
+mod common;
+
+use common::{brainseg, synthetic_dataset, text, tiny_model};
+
+#[test]
+fn evaluate_prints_json_metrics_and_reports_unpaired_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    synthetic_dataset(&data, 2, 4, 32, "png");
+    // An image without a mask and a mask without an image.
+    let case = data.join("SYN_00_20000101");
+    std::fs::copy(case.join("SYN_00_20000101_1.png"), case.join("SYN_00_20000101_9.png")).unwrap();
+    std::fs::copy(case.join("SYN_00_20000101_1_mask.png"), case.join("SYN_00_20000101_8_mask.png")).unwrap();
+    let model = tiny_model(dir.path());
+    let o = brainseg(&["evaluate", "--data", data.to_str().unwrap(), "--model", model.to_str().unwrap(), "--json"]);
+    let stderr = text(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON on stdout");
+    assert_eq!(v["patients"], 2);
+    assert_eq!(v["slices"], 8);
+    for key in ["dice", "iou", "precision", "recall", "patient_dice_mean", "patient_dice_median", "slice_sensitivity", "slice_specificity"] {
+        let x = v[key].as_f64().unwrap_or_else(|| panic!("{key} missing"));
+        assert!((0.0..=1.0).contains(&x), "{key} = {x}");
+    }
+    assert!(stderr.contains("_9.png: image without a mask"), "{stderr}");
+    assert!(stderr.contains("_8_mask.png: mask without an image"), "{stderr}");
+}
+
+#[test]
+fn a_folder_without_pairs_is_an_error_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let case = dir.path().join("data/ONLY_MASKS");
+    std::fs::create_dir_all(&case).unwrap();
+    image::GrayImage::new(8, 8).save(case.join("ONLY_MASKS_1_mask.png")).unwrap();
+    let model = tiny_model(dir.path());
+    let o = brainseg(&["evaluate", "--data", dir.path().join("data").to_str().unwrap(), "--model", model.to_str().unwrap()]);
+    let stderr = text(&o.stderr);
+    assert!(!o.status.success());
+    assert!(stderr.contains("mask without an image") && stderr.contains("no patient folders"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+fn train_args<'a>(data: &'a str, run: &'a str) -> Vec<&'a str> {
+    vec![
+        "train", "--data", data, "--run-dir", run, "--base-channels", "8", "--depth", "2",
+        "--input-size", "32", "--epochs", "2", "--batch-size", "4", "--checkpoint-every", "1",
+        "--warmup-steps", "2", "--val-fraction", "0.25", "--full-precision",
+    ]
+}
+
+fn metrics(run: &std::path::Path) -> Vec<Vec<String>> {
+    std::fs::read_to_string(run.join("metrics.csv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(str::to_string).collect())
+        .collect()
+}
+
+#[test]
+fn interrupted_training_resumes_with_no_lost_epoch() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    synthetic_dataset(&data, 4, 6, 32, "webp");
+    let (d, straight, broken) = (data.to_str().unwrap(), dir.path().join("straight"), dir.path().join("broken"));
+
+    let o = brainseg(&train_args(d, straight.to_str().unwrap()));
+    assert!(o.status.success(), "{}", text(&o.stderr));
+
+    // 18 training slices: 9 with tumor + 5 of 9 empty = 14 per epoch = 4 steps of 4. Killed
+    // after 6 steps (mid-epoch 2), then resumed.
+    let mut args = train_args(d, broken.to_str().unwrap());
+    args.extend(["--stop-after-steps", "6"]);
+    assert!(brainseg(&args).status.success());
+    assert_eq!(metrics(&broken).len(), 1, "one epoch finished before the interruption");
+    let again = brainseg(&train_args(d, broken.to_str().unwrap()));
+    assert!(!again.status.success(), "re-running into a used folder without --resume must refuse");
+    assert!(text(&again.stderr).contains("--resume"));
+    let mut args = train_args(d, broken.to_str().unwrap());
+    args.push("--resume");
+    let o = brainseg(&args);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+
+    let (a, b) = (metrics(&straight), metrics(&broken));
+    assert_eq!(a.len(), 2);
+    assert_eq!(b.len(), 2, "each epoch exactly once");
+    for (ra, rb) in a.iter().zip(&b) {
+        assert_eq!(ra[0], rb[0]);
+        let (la, lb): (f64, f64) = (ra[1].parse().unwrap(), rb[1].parse().unwrap());
+        assert!((la - lb).abs() <= 1e-3 * la.abs().max(1.0), "train loss {la} vs {lb}");
+    }
+    for run in [&straight, &broken] {
+        assert!(run.join("model.bsm").exists() && run.join("split.json").exists());
+    }
+    let o = brainseg(&["info", "--model", broken.join("model.bsm").to_str().unwrap()]);
+    assert!(text(&o.stdout).contains("\"input_size\": 32"));
+}
