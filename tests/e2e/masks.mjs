@@ -30,3 +30,19 @@ export function agreement(a, b) {
   const n = a.on.length;
   return { agree: same / n, tumorA: onA / n, tumorB: onB / n };
 }
+
+/** Width and height of a PNG file. */
+export function pngSize(path) {
+  const png = PNG.sync.read(readFileSync(path));
+  return { width: png.width, height: png.height };
+}
+
+/** Number of files in a zip archive (its local file headers). */
+export function zipEntries(path) {
+  const bytes = readFileSync(path);
+  let count = 0;
+  for (let i = bytes.indexOf('PK\x03\x04'); i >= 0; i = bytes.indexOf('PK\x03\x04', i + 4)) {
+    count++;
+  }
+  return count;
+}

@@ -1,11 +1,11 @@
 // End-to-end test of the built page (dist/) in Debian's Chromium, once on WebGPU (SwiftShader)
 // and once on the CPU fallback. Inputs come from scripts/test-e2e.sh: a synthetic phantom PNG and
 // the mask `brainseg segment` made of it.
-import { mkdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { agreement, readMask } from './masks.mjs';
+import { agreement, pngSize, readMask, zipEntries } from './masks.mjs';
 import { dropFiles, foreign, launch, networkAfter, recordRequests, waitReady, waitSegmented } from './page.mjs';
 import { serve } from './server.mjs';
 
@@ -37,13 +37,59 @@ async function segmentOne(page, failures, mode) {
   const coverage = await page.locator('[data-testid=coverage]').innerText();
   const millis = await page.locator('[data-testid=millis]').innerText();
   failures.check(/^\d+\.\d\d%$/.test(coverage), `no coverage figure shown (got "${coverage}")`);
-  const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=save-mask]')]);
-  const saved = join(ART, `${mode.name}_${download.suggestedFilename()}`);
-  await download.saveAs(saved);
-  failures.check(download.suggestedFilename() === 'phantom_pred.png', `mask named ${download.suggestedFilename()}`);
-  const cmp = agreement(readMask(saved), readMask(CLI_MASK));
+  const mask = await download(page, 'save-mask', mode);
+  failures.check(mask.name === 'phantom_pred.png', `mask named ${mask.name}`);
+  const cmp = agreement(readMask(mask.path), readMask(CLI_MASK));
   failures.check(cmp.agree >= 0.99, `page and CLI masks agree on only ${(100 * cmp.agree).toFixed(2)}% of pixels`);
+  const overlay = await download(page, 'save-overlay', mode);
+  const size = pngSize(overlay.path);
+  failures.check(overlay.name === 'phantom_overlay.png', `overlay named ${overlay.name}`);
+  failures.check(size.width === 256 && size.height === 256, `overlay is ${size.width}x${size.height}`);
   return { coverage, millis, cmp };
+}
+
+async function download(page, testId, mode) {
+  const [file] = await Promise.all([page.waitForEvent('download'), page.click(`[data-testid=${testId}]`)]);
+  const path = join(ART, `${mode.name}_${file.suggestedFilename()}`);
+  await file.saveAs(path);
+  return { name: file.suggestedFilename(), path };
+}
+
+/** A higher threshold re-renders the slice (no network run) with no more tumor than before. */
+async function thresholdSlider(page, failures) {
+  const slider = page.locator('[data-testid=threshold]');
+  const before = await slider.inputValue();
+  const coverage = async () => parseFloat(await page.locator('[data-testid=coverage]').innerText());
+  const atDefault = await coverage();
+  await slider.fill('0.95');
+  await page.waitForFunction(() => document.querySelectorAll('.slider output')[1]?.textContent === '0.95');
+  const atHigh = await coverage();
+  failures.check(atHigh <= atDefault, `coverage rose from ${atDefault}% to ${atHigh}% at threshold 0.95`);
+  await slider.fill(before);
+  return `${atDefault}% at ${before}, ${atHigh}% at 0.95`;
+}
+
+/** A dropped folder's images are taken, its *_mask.* and non-image files skipped. */
+async function folderPick(page, failures, doneBefore) {
+  const dir = join(ART, 'folder');
+  mkdirSync(join(dir, 'sub'), { recursive: true });
+  copyFileSync(PHANTOM, join(dir, 'slice_1.png'));
+  copyFileSync(PHANTOM, join(dir, 'sub', 'slice_2.png'));
+  copyFileSync(CLI_MASK, join(dir, 'slice_1_mask.png'));
+  writeFileSync(join(dir, 'notes.txt'), 'not a slice\n');
+  await page.setInputFiles('[data-testid=folder-input]', dir);
+  await waitSegmented(page, doneBefore + 2, SLICE_MS);
+  const failed = await page.locator('[data-testid=failed-count]').innerText();
+  failures.check(failed === '1', `folder pick: ${failed} unreadable (the mask and text file should be skipped)`);
+}
+
+async function exampleAndZip(page, failures, mode, doneBefore) {
+  await page.click('[data-testid=example]');
+  await waitSegmented(page, doneBefore + 1, SLICE_MS);
+  const zip = await download(page, 'save-all', mode);
+  const entries = zipEntries(zip.path);
+  failures.check(zip.name === 'brainseg_masks.zip', `zip named ${zip.name}`);
+  failures.check(entries === doneBefore + 1, `zip holds ${entries} masks, expected ${doneBefore + 1}`);
 }
 
 async function badAndGoodInOneDrop(page, failures) {
@@ -100,8 +146,11 @@ async function runMode(mode) {
     const dropAt = Date.now();
     Object.assign(report, await segmentOne(page, failures, mode));
     await page.screenshot({ path: join(ART, `${mode.name}.png`), fullPage: true });
+    report.threshold = await thresholdSlider(page, failures);
     await badAndGoodInOneDrop(page, failures);
     await page.screenshot({ path: join(ART, `${mode.name}-unreadable.png`), fullPage: true });
+    await folderPick(page, failures, 2);
+    await exampleAndZip(page, failures, mode, 4);
     const late = networkAfter(requests, dropAt);
     failures.check(late.length === 0, `requests after the drop: ${late.map((r) => r.url).join(', ')}`);
     report.offlineBackend = await offlineReload(page, server, requests, failures);
@@ -127,6 +176,7 @@ function describe({ report: r, failures }) {
       ? `  mask vs brainseg segment: ${(100 * r.cmp.agree).toFixed(2)}% of pixels agree ` +
         `(tumor ${(100 * r.cmp.tumorA).toFixed(2)}% page, ${(100 * r.cmp.tumorB).toFixed(2)}% CLI)`
       : '  mask vs brainseg segment: not compared',
+    `  threshold slider: ${r.threshold ?? 'not reached'}; folder pick, example and zip of all masks checked`,
     `  ${r.requests} requests, all to the page's origin: ${failures.every((f) => !f.startsWith('requests to'))}`,
     `  offline reload (server stopped, service worker): ${r.offlineBackend ? `ok, ${r.offlineBackend}` : 'not reached'}`,
     ...failures.map((f) => `  FAIL: ${f}`),
