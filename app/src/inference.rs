@@ -90,16 +90,24 @@ impl Engine {
             .map_err(|e| format!("cannot download the model {MODEL_URL}: {e}"))?;
         progress(format!("Loading the model ({:.1} MB)…", bytes.len() as f64 / 1e6));
         browser::yield_now().await;
-        let segmenter =
-            Segmenter::from_bytes(&bytes, &device).map_err(|e| format!("cannot load the model: {e}"))?;
-        let engine = Self { segmenter, backend };
-        if engine.backend.is_gpu() {
-            progress("Compiling GPU shaders (first run only, this can take several seconds)…".into());
-            browser::yield_now().await;
-            let size = engine.input_size();
-            engine.segment(&phantom(size, size, 1, true).image).await?;
+        let load = |device: &Device| {
+            Segmenter::from_bytes(&bytes, device).map_err(|e| format!("cannot load the model: {e}"))
+        };
+        let engine = Self { segmenter: load(&device)?, backend };
+        if !engine.backend.is_gpu() {
+            return Ok(engine);
         }
-        Ok(engine)
+        progress("Compiling GPU shaders (first run only, this can take several seconds)…".into());
+        browser::yield_now().await;
+        let size = engine.input_size();
+        match engine.segment(&phantom(size, size, 1, true).image).await {
+            Ok(_) => Ok(engine),
+            // A GPU that opens but cannot run the network is no reason to give up: the CPU can.
+            Err(e) => {
+                let why = format!("WebGPU failed on a test slice ({e})");
+                Ok(Self { segmenter: load(&Device::flex())?, backend: Backend::Cpu { why } })
+            }
+        }
     }
 
     pub fn input_size(&self) -> u32 {
