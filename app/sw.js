@@ -21,37 +21,55 @@ self.addEventListener('fetch', (event) => {
   event.respondWith(networkFirst(event));
 });
 
-// trunk gives the wasm, JS and CSS content-hashed names; index.html lists them all.
-async function precache() {
-  const cache = await caches.open(CACHE);
-  const page = await fetch(SHELL, { cache: 'no-cache' });
-  const html = await page.clone().text();
+// What a version of the page needs: trunk gives the wasm, JS and CSS content-hashed names and
+// index.html lists them all; the model and the page itself complete the set.
+function needs(html) {
   const scope = self.registration.scope;
-  const urls = new Set([new URL(MODEL, scope).href]);
+  const urls = new Set([new URL(SHELL, scope).href, new URL(MODEL, scope).href]);
   for (const [, link] of html.matchAll(/\b(?:href|src|data-js|data-wasm)="([^"]+)"/g)) {
     const url = new URL(link, scope);
     if (url.origin === self.location.origin) {
       urls.add(url.href);
     }
   }
+  return urls;
+}
+
+async function precache() {
+  const cache = await caches.open(CACHE);
+  const page = await fetch(SHELL, { cache: 'no-cache' });
+  const urls = needs(await page.clone().text());
   await cache.put(SHELL, page);
+  urls.delete(new URL(SHELL, self.registration.scope).href);
   // The page has just downloaded these: take them from the HTTP cache where it still has them.
   await cache.addAll([...urls].map((url) => new Request(url, { cache: 'force-cache' })));
 }
 
+// A new page version: keep it, and drop what only older versions needed.
+async function storeShell(cache, response) {
+  const keep = needs(await response.clone().text());
+  await cache.put(SHELL, response);
+  for (const key of await cache.keys()) {
+    if (!keep.has(key.url)) {
+      await cache.delete(key);
+    }
+  }
+}
+
 async function networkFirst(event) {
   const request = event.request;
-  const key = request.mode === 'navigate' ? SHELL : request;
+  const navigate = request.mode === 'navigate';
   const cache = await caches.open(CACHE);
   try {
     const response = await fetch(request);
     if (response.ok && response.type === 'basic') {
       // Not awaited: the page gets the body while it streams into the cache.
-      event.waitUntil(cache.put(key, response.clone()));
+      const copy = response.clone();
+      event.waitUntil(navigate ? storeShell(cache, copy) : cache.put(request, copy));
     }
     return response;
   } catch (offline) {
-    const cached = await cache.match(key, { ignoreSearch: true });
+    const cached = await cache.match(navigate ? SHELL : request, { ignoreSearch: true });
     if (cached) {
       return cached;
     }

@@ -105,6 +105,9 @@ async function badAndGoodInOneDrop(page, failures) {
 }
 
 async function offlineReload(page, server, requests, failures) {
+  // Online through the service worker first: it refreshes (and prunes) its copy.
+  await page.reload();
+  await waitReady(page, READY_MS);
   await server.close(); // from here on, only the service worker can answer
   await page.reload();
   const backend = await waitReady(page, READY_MS);
