@@ -2,20 +2,25 @@
 # End-to-end test of the built page (dist/) in headless Debian Chromium: once on WebGPU
 # (SwiftShader, software) and once on the CPU fallback. Compares the page's mask with
 # `brainseg segment` on the same synthetic phantom. Artifacts: test-artifacts/e2e/.
-# Needs: scripts/setup-web.sh, scripts/build-web.sh, `cargo build --release -p brainseg`.
+# Needs: scripts/setup-web.sh, scripts/build-web.sh, `cargo build --release --all-targets`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ART=test-artifacts/e2e
 CLI="${BRAINSEG:-target/release/brainseg}"
 [ -f dist/index.html ] || { echo "test-e2e: no dist/; run scripts/build-web.sh" >&2; exit 1; }
-[ -x "$CLI" ] || { echo "test-e2e: no $CLI; run cargo build --release -p brainseg" >&2; exit 1; }
+PHANTOM_BIN=target/release/examples/phantom
+for bin in "$CLI" "$PHANTOM_BIN"; do
+    [ -x "$bin" ] || { echo "test-e2e: no $bin; run cargo build --release --all-targets" >&2; exit 1; }
+done
 
 rm -rf "$ART"
 mkdir -p "$ART/cli"
 # A synthetic phantom (never patient data), segmented by the CLI with the very model file the
 # page serves, so both sides run the same weights.
-nice cargo run --release -q -p brainseg --example phantom -- "$ART/phantom.png" 256 7
+# Built by scripts/test.sh with every native target (`cargo run -p brainseg` would resolve other
+# features and compile Burn a second time).
+"$PHANTOM_BIN" "$ART/phantom.png" 256 7
 "$CLI" segment "$ART/phantom.png" --model dist/brainseg.bsm --output "$ART/cli"
 
 cd tests/e2e

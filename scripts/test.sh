@@ -6,13 +6,12 @@ cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
 step() { printf '\n== %s (%s)\n' "$1" "$(date +%T)"; }
 
-# Tests run in the release profile: one build of Burn serves the CLI, the tests and the benches.
-step "native build"
-cargo build --release --locked -p brainseg
+# Tests run in the release profile, and every native target is built in one invocation, so one
+# feature set of Burn (compiled once, ~10 min) serves the CLI, examples, benches and tests.
+step "native build (all targets)"
+cargo build --release --locked --all-targets
 step "native tests"
 cargo test --release --locked
-step "benches compile"
-cargo bench --locked -p brainseg --no-run
 step "core for wasm32"
 CARGO_TARGET_DIR=target/web cargo check --locked -p brainseg-core --target wasm32-unknown-unknown
 step "web build"

@@ -96,4 +96,20 @@ fn interrupted_training_resumes_with_no_lost_epoch() {
     }
     let o = brainseg(&["info", "--model", broken.join("model.bsm").to_str().unwrap()]);
     assert!(text(&o.stdout).contains("\"input_size\": 32"));
+
+    // A later run can start from the exported model (what a new session does with the
+    // committed model); another architecture is refused.
+    let model = straight.join("model.bsm");
+    let warm = dir.path().join("warm");
+    let mut args = train_args(d, warm.to_str().unwrap());
+    args.extend(["--init-from", model.to_str().unwrap()]);
+    let o = brainseg(&args);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let other = dir.path().join("other");
+    let mut args = train_args(d, other.to_str().unwrap());
+    let width = args.iter().position(|a| *a == "--base-channels").unwrap() + 1;
+    args[width] = "16";
+    args.extend(["--init-from", model.to_str().unwrap()]);
+    let o = brainseg(&args);
+    assert!(!o.status.success() && text(&o.stderr).contains("another architecture"), "{}", text(&o.stderr));
 }

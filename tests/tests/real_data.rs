@@ -24,7 +24,7 @@ fn real_folder_scans_completely_and_slices_decode() {
     assert!(patients.len() >= 80, "{} patients", patients.len());
     let first = &patients[..1];
     assert!(first[0].slices.windows(2).all(|w| w[0].index + 1 == w[1].index), "contiguous slice numbers");
-    let (samples, problems) = load(first, 256);
+    let (samples, problems) = load(first, None);
     assert!(problems.is_empty(), "{problems:?}");
     assert_eq!(samples.len(), first[0].slices.len());
     for s in &samples {

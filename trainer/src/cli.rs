@@ -107,6 +107,9 @@ pub struct TrainArgs {
     /// Checkpoint every N steps as well as at each epoch end.
     #[arg(long, default_value_t = 25)]
     pub checkpoint_every: usize,
+    /// Start from this model file's weights instead of random ones (same architecture).
+    #[arg(long)]
+    pub init_from: Option<PathBuf>,
     /// Compute convolutions as im2col + GEMM while training (an experiment for CPU backends;
     /// measured no faster on `flex` at 256x256).
     #[arg(long, hide = true)]
@@ -201,6 +204,7 @@ impl TrainArgs {
             max_patients: self.max_patients,
             checkpoint_every: self.checkpoint_every,
             normalization: None,
+            init_from: self.init_from.clone(),
         }
     }
 }
@@ -219,8 +223,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Evaluate(args) => {
             let device = cli.backend.device()?;
-            let size = brainseg_core::model_file::read_meta(&model_bytes(args.model.as_deref())?)?.0.config.input_size;
-            let (samples, failed) = load_samples(&args.data, args.split.as_deref(), size as u32)?;
+            let (samples, failed) = load_samples(&args.data, args.split.as_deref())?;
             if samples.is_empty() {
                 bail!("no slices could be loaded from {}", args.data.display());
             }
@@ -237,8 +240,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Tune(args) => {
             let device = cli.backend.device()?;
-            let size = brainseg_core::model_file::read_meta(&model_bytes(args.model.as_deref())?)?.0.config.input_size;
-            let (samples, _) = load_samples(&args.data, Some(&args.split), size as u32)?;
+            let (samples, _) = load_samples(&args.data, Some(&args.split))?;
             tune_into(args.model.as_deref(), &args.output, &samples, args.batch_size, &device)?;
         }
         Command::Segment(args) => {

@@ -109,9 +109,10 @@ pub struct Sample {
     pub has_tumor: bool,
 }
 
-/// Reads and decodes every slice of `patients`, resized to `size`. Unreadable files are
-/// returned as problems; the rest load.
-pub fn load(patients: &[Patient], size: u32) -> (Vec<Sample>, Vec<String>) {
+/// Reads and decodes every slice of `patients`, resized to `size` (training) or kept at their
+/// own resolution (`None`: evaluation scores masks at the size the expert drew them). Unreadable
+/// files are returned as problems; the rest load.
+pub fn load(patients: &[Patient], size: Option<u32>) -> (Vec<Sample>, Vec<String>) {
     let files: Vec<(&str, &SliceFiles)> =
         patients.iter().flat_map(|p| p.slices.iter().map(move |s| (p.id.as_str(), s))).collect();
     let load_one = |(patient, f): &(&str, &SliceFiles)| -> Result<Sample, String> {
@@ -128,11 +129,12 @@ pub fn load(patients: &[Patient], size: u32) -> (Vec<Sample>, Vec<String>) {
                 image.dimensions()
             ));
         }
-        let image = fit_to_input(&image, size).into_owned();
-        let mask = if mask.width() == size && mask.height() == size {
-            mask
-        } else {
-            resize(&mask, size, size, FilterType::Nearest)
+        let (image, mask) = match size {
+            Some(size) if image.dimensions() != (size, size) => (
+                fit_to_input(&image, size).into_owned(),
+                resize(&mask, size, size, FilterType::Nearest),
+            ),
+            _ => (image, mask),
         };
         let has_tumor = mask.as_raw().iter().any(|&v| v != 0);
         Ok(Sample { patient: patient.to_string(), image, mask, has_tumor })

@@ -14,7 +14,7 @@ use crate::run_dir::write_atomic;
 use crate::validate::{predict, score, tune};
 
 /// Loads the slices of `data`, restricted to the split's validation patients when given.
-pub fn load_samples(data: &Path, split: Option<&Path>, size: u32) -> Result<(Vec<Sample>, usize)> {
+pub fn load_samples(data: &Path, split: Option<&Path>) -> Result<(Vec<Sample>, usize)> {
     let (mut patients, problems) = dataset::scan(data)?;
     for p in &problems {
         eprintln!("warning: {p}");
@@ -26,7 +26,7 @@ pub fn load_samples(data: &Path, split: Option<&Path>, size: u32) -> Result<(Vec
             bail!("none of the validation patients of {} are in {}", path.display(), data.display());
         }
     }
-    let (samples, problems) = dataset::load(&patients, size);
+    let (samples, problems) = dataset::load(&patients, None);
     for p in &problems {
         eprintln!("error: {p}");
     }
@@ -37,7 +37,8 @@ pub fn load_samples(data: &Path, split: Option<&Path>, size: u32) -> Result<(Vec
 pub fn evaluate(model: Option<&Path>, samples: &[Sample], batch: usize, device: &Device) -> Result<Summary> {
     let (net, meta) = model_file::decode(&model_bytes(model)?, device)?;
     let bar = ProgressBar::new(samples.len() as u64);
-    let probs = predict(&net, samples, &meta.normalization, batch, meta.flip_tta, device, Some(&bar))?;
+    let size = meta.config.input_size as u32;
+    let probs = predict(&net, samples, size, &meta.normalization, batch, meta.flip_tta, device, Some(&bar))?;
     bar.finish_and_clear();
     Ok(score(samples, &probs, &meta.postprocess).summary())
 }
@@ -60,7 +61,7 @@ pub fn print_summary(s: &Summary) {
 pub fn tune_into(model: Option<&Path>, out: &PathBuf, samples: &[Sample], batch: usize, device: &Device) -> Result<()> {
     let bytes = model_bytes(model)?;
     let (net, mut meta) = model_file::decode(&bytes, device)?;
-    let results = tune(&net, samples, &meta.normalization, batch, device)?;
+    let results = tune(&net, samples, meta.config.input_size as u32, &meta.normalization, batch, device)?;
     println!("tta  threshold  min_area  dice    precision recall  patient_dice slice_spec");
     for r in results.iter().take(10) {
         let s = &r.summary;

@@ -50,6 +50,10 @@ pub struct TrainConfig {
     /// Save a checkpoint every N optimiser steps, besides every epoch end.
     pub checkpoint_every: usize,
     pub normalization: Option<Normalization>,
+    /// Start from this model file's weights (and normalisation) instead of random ones, e.g.
+    /// the committed model when a later session continues training.
+    #[serde(default)]
+    pub init_from: Option<PathBuf>,
 }
 
 /// Cosine decay from `lr` to `min_lr` after a linear warm-up.
@@ -120,14 +124,29 @@ pub fn run(mut cfg: TrainConfig, opts: RunOptions) -> Result<()> {
         s
     };
     let pick = |ids: &[String]| patients.iter().filter(|p| ids.contains(&p.id)).cloned().collect::<Vec<_>>();
-    let (train, problems) = dataset::load(&pick(&split.train), size);
-    let (val, more) = dataset::load(&pick(&split.validation), size);
+    let (train, problems) = dataset::load(&pick(&split.train), Some(size));
+    let (val, more) = dataset::load(&pick(&split.validation), Some(size));
     for p in problems.iter().chain(&more) {
         eprintln!("warning: skipped {p}");
     }
     if train.is_empty() {
         bail!("no training slices could be loaded");
     }
+    let device = opts.backend.device()?;
+    let train_device = device.clone().autodiff();
+    let start = match (&cfg.init_from, opts.resume) {
+        (Some(path), false) => {
+            let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+            let (net, meta) = model_file::decode(&bytes, &train_device)
+                .with_context(|| format!("{}: cannot load the model", path.display()))?;
+            if meta.config != cfg.model {
+                bail!("{} was trained with another architecture ({:?})", path.display(), meta.config);
+            }
+            cfg.normalization = Some(meta.normalization);
+            Some(net)
+        }
+        _ => None,
+    };
     let norm = *cfg.normalization.get_or_insert_with(|| Normalization::fit(train.iter().map(|s| &s.image)));
     run.write_json("config.json", &cfg)?;
     eprintln!(
@@ -138,11 +157,9 @@ pub fn run(mut cfg: TrainConfig, opts: RunOptions) -> Result<()> {
         split.validation.len()
     );
 
-    let device = opts.backend.device()?;
-    let train_device = device.clone().autodiff();
     // Seeded initial weights: the same recipe gives the same run.
     train_device.seed(cfg.seed);
-    let mut model = cfg.model.init(&train_device).with_conv_impl(opts.conv_impl);
+    let mut model = start.unwrap_or_else(|| cfg.model.init(&train_device)).with_conv_impl(opts.conv_impl);
     let mut optim = AdamWConfig::new()
         .with_weight_decay(cfg.weight_decay)
         .with_epsilon(1e-8)
@@ -218,7 +235,7 @@ pub fn run(mut cfg: TrainConfig, opts: RunOptions) -> Result<()> {
         let seconds = seconds_before + started.elapsed().as_secs_f64();
         let train_loss = state.epoch_loss_sum / steps as f64;
         let eval_model = model.valid().with_conv_impl(ConvImpl::Native);
-        let summary = validate(&eval_model, &val, &norm, cfg.batch_size, &device)?;
+        let summary = validate(&eval_model, &val, size, &norm, cfg.batch_size, &device)?;
         let lr = learning_rate(&cfg, state.global_step.saturating_sub(1), total_steps);
         eprintln!(
             "epoch {}: train loss {train_loss:.4} | validation Dice {:.4} IoU {:.4} precision {:.4} recall {:.4} | {seconds:.0} s",

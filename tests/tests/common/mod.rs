@@ -20,8 +20,10 @@ pub fn brainseg_bin() -> &'static Path {
         let exe = std::env::current_exe().expect("test executable path");
         let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>");
         let release = profile_dir.file_name().is_some_and(|n| n == "release");
+        // All targets of the workspace, as `cargo test` builds them: the same feature set, so
+        // this is a no-op after `cargo test` compiled, instead of a second build of Burn.
         let mut build = Command::new(env!("CARGO"));
-        build.args(["build", "--quiet", "-p", "brainseg", "--bin", "brainseg"]);
+        build.args(["build", "--quiet", "--all-targets"]);
         if release {
             build.arg("--release");
         }
