@@ -1,0 +1,222 @@
+//! One DICOM file to intensities and the geometry needed to stack it into a volume.
+//!
+//! A reader of our own rather than a general DICOM toolkit: brainseg needs ~20 attributes and
+//! the pixels, it must build for the browser, and a small reader is quick to fuzz.
+
+mod pixels;
+pub mod reader;
+pub mod uids;
+
+use std::collections::HashMap;
+use std::io::Read;
+
+pub use pixels::packbits_encode;
+use pixels::Layout;
+use reader::{Encoding, PIXEL_DATA, Reader, Value};
+
+use crate::error::{Error, MAX_SIDE, MAX_VOXELS, Result};
+
+/// One DICOM image file: its pixels (all frames, rescaled) and the attributes that place it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DicomImage {
+    pub transfer_syntax: String,
+    pub modality: String,
+    pub study_uid: String,
+    pub series_uid: String,
+    pub series_description: String,
+    pub series_number: Option<i64>,
+    pub instance_number: Option<i64>,
+    /// Image Position (Patient): the centre of the first pixel, LPS millimetres.
+    pub position: Option<[f64; 3]>,
+    /// Image Orientation (Patient): the row direction, then the column direction.
+    pub orientation: Option<[f64; 6]>,
+    /// Pixel Spacing: between rows, then between columns, in millimetres.
+    pub pixel_spacing: Option<[f64; 2]>,
+    pub slice_thickness: Option<f64>,
+    pub spacing_between_slices: Option<f64>,
+    pub rows: usize,
+    pub columns: usize,
+    pub frames: usize,
+    /// `frames * rows * columns` intensities, row by row.
+    pub pixels: Vec<f32>,
+}
+
+/// Where a file without a preamble may still be DICOM: it starts with a group-0002 or 0008 tag.
+fn looks_like_bare_dataset(bytes: &[u8]) -> bool {
+    matches!(bytes.get(..2), Some([0x02, 0x00] | [0x08, 0x00]))
+}
+
+/// Whether `bytes` look like DICOM (for picking DICOM files out of a folder of anything).
+pub fn sniff(bytes: &[u8]) -> bool {
+    bytes.get(128..132) == Some(b"DICM") || looks_like_bare_dataset(bytes) && bytes.len() >= 8
+}
+
+/// Parses a DICOM file into an image; non-image objects and unsupported encodings are errors.
+pub fn parse(bytes: &[u8]) -> Result<DicomImage> {
+    if bytes.is_empty() {
+        return Err(Error::Empty);
+    }
+    let with_meta = bytes.get(128..132) == Some(b"DICM");
+    let start = if with_meta { 132 } else { 0 };
+    if !with_meta && !looks_like_bare_dataset(bytes) {
+        return Err(Error::NotDicom);
+    }
+    // The file meta group is always explicit VR little endian.
+    let mut meta = Reader::new(bytes, start, Encoding::ExplicitLe);
+    let mut syntax_uid = None;
+    while meta.peek_group() == Some(0x0002) {
+        let Some(e) = meta.next_element()? else { break };
+        if e.tag == 0x0002_0010
+            && let Value::Bytes(b) = e.value
+        {
+            syntax_uid = Some(text(b));
+        }
+    }
+    // Without a meta group the default is implicit VR little endian (PS3.5 A.1).
+    let syntax_uid = syntax_uid.unwrap_or_else(|| "1.2.840.10008.1.2".to_string());
+    let syntax = uids::syntax(&syntax_uid)?;
+    let body_start = meta.pos;
+    let inflated;
+    let (data, pos) = if syntax.deflated {
+        inflated = inflate(&bytes[body_start..])?;
+        (inflated.as_slice(), 0)
+    } else {
+        (bytes, body_start)
+    };
+    let mut reader = Reader::new(data, pos, syntax.encoding);
+    let mut fields: HashMap<u32, Value> = HashMap::new();
+    while let Some(e) = reader.next_element()? {
+        let is_pixels = e.tag == PIXEL_DATA;
+        fields.insert(e.tag, e.value);
+        // Trailing padding after the pixels is common and of no interest.
+        if is_pixels {
+            break;
+        }
+    }
+    decode(&fields, syntax_uid, syntax.encoding.big_endian(), syntax.rle)
+}
+
+fn inflate(deflated: &[u8]) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    let limit = (MAX_VOXELS * 4) as u64;
+    flate2::read::DeflateDecoder::new(deflated)
+        .take(limit + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| Error::Gzip(format!("deflated DICOM data set: {e}")))?;
+    if out.len() as u64 > limit {
+        return Err(Error::TooLarge("the deflated data set expands past the size limit".into()));
+    }
+    Ok(out)
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).trim_matches(|c: char| c == '\0' || c.is_whitespace()).to_string()
+}
+
+struct Fields<'a> {
+    map: &'a HashMap<u32, Value<'a>>,
+    big_endian: bool,
+}
+
+impl Fields<'_> {
+    fn bytes(&self, tag: u32) -> Option<&[u8]> {
+        match self.map.get(&tag) {
+            Some(Value::Bytes(b)) => Some(b),
+            _ => None,
+        }
+    }
+
+    fn text(&self, tag: u32) -> String {
+        self.bytes(tag).map(text).unwrap_or_default()
+    }
+
+    fn us(&self, tag: u32) -> Option<u16> {
+        let b: [u8; 2] = self.bytes(tag)?.get(..2)?.try_into().ok()?;
+        Some(if self.big_endian { u16::from_be_bytes(b) } else { u16::from_le_bytes(b) })
+    }
+
+    /// Decimal or integer strings, backslash-separated.
+    fn numbers(&self, tag: u32) -> Option<Vec<f64>> {
+        let values: Option<Vec<f64>> = self.text(tag).split('\\').map(|s| s.trim().parse::<f64>().ok()).collect();
+        values.filter(|v| !v.is_empty() && v.iter().all(|x| x.is_finite()))
+    }
+
+    fn array<const N: usize>(&self, tag: u32) -> Option<[f64; N]> {
+        self.numbers(tag)?.get(..N)?.try_into().ok()
+    }
+
+    fn positive(&self, tag: u32) -> Option<f64> {
+        self.numbers(tag)?.first().copied().filter(|v| *v > 0.0)
+    }
+
+    fn integer(&self, tag: u32) -> Option<i64> {
+        self.numbers(tag)?.first().map(|v| *v as i64)
+    }
+}
+
+fn decode(map: &HashMap<u32, Value>, transfer_syntax: String, big_endian: bool, rle: bool) -> Result<DicomImage> {
+    let f = Fields { map, big_endian };
+    let sop_class = f.text(0x0008_0016);
+    let Some(pixel_data) = map.get(&PIXEL_DATA) else {
+        let what = uids::non_image_class(&sop_class).map_or_else(|| format!("SOP class {sop_class}"), str::to_string);
+        return Err(Error::NoImage(format!("{what}; no pixel data")));
+    };
+    let samples = f.us(0x0028_0002).unwrap_or(1);
+    if samples != 1 {
+        return Err(Error::UnsupportedPixels(format!("{samples} samples per pixel (colour); MR series are grayscale")));
+    }
+    let photometric = f.text(0x0028_0004);
+    let rows = usize::from(f.us(0x0028_0010).unwrap_or(0));
+    let columns = usize::from(f.us(0x0028_0011).unwrap_or(0));
+    let frames = f.integer(0x0028_0008).unwrap_or(1);
+    if rows == 0 || columns == 0 {
+        return Err(Error::UnsupportedPixels(format!("{columns}x{rows} pixels")));
+    }
+    if rows > MAX_SIDE || columns > MAX_SIDE || !(1..=4096).contains(&frames) {
+        return Err(Error::TooLarge(format!("{columns}x{rows} pixels x {frames} frames")));
+    }
+    let frames = frames as usize;
+    if rows * columns * frames > MAX_VOXELS {
+        return Err(Error::TooLarge(format!("{columns}x{rows}x{frames} voxels; the limit is {MAX_VOXELS}")));
+    }
+    let bits_allocated = f.us(0x0028_0100).unwrap_or(16);
+    let first = |tag| f.numbers(tag).and_then(|v| v.first().copied());
+    let layout = Layout {
+        rows,
+        columns,
+        frames,
+        bits_allocated,
+        bits_stored: f.us(0x0028_0101).unwrap_or(bits_allocated).min(bits_allocated),
+        signed: f.us(0x0028_0103) == Some(1),
+        big_endian,
+        inverted: photometric == "MONOCHROME1",
+        slope: first(0x0028_1053).filter(|s| *s != 0.0).unwrap_or(1.0),
+        intercept: first(0x0028_1052).unwrap_or(0.0),
+    };
+    let pixels = match (pixel_data, rle) {
+        (Value::Bytes(b), false) => pixels::native(&layout, b)?,
+        (Value::Fragments(fr), true) => pixels::rle(&layout, fr)?,
+        (Value::Fragments(_), false) => {
+            return Err(Error::Malformed("encapsulated pixel data in an uncompressed transfer syntax".into()));
+        }
+        _ => return Err(Error::Malformed("RLE transfer syntax without encapsulated pixel data".into())),
+    };
+    Ok(DicomImage {
+        transfer_syntax,
+        modality: f.text(0x0008_0060),
+        study_uid: f.text(0x0020_000D),
+        series_uid: f.text(0x0020_000E),
+        series_description: f.text(0x0008_103E),
+        series_number: f.integer(0x0020_0011),
+        instance_number: f.integer(0x0020_0013),
+        position: f.array(0x0020_0032),
+        orientation: f.array(0x0020_0037),
+        pixel_spacing: f.array(0x0028_0030).filter(|s: &[f64; 2]| s.iter().all(|v| *v > 0.0)),
+        slice_thickness: f.positive(0x0018_0050),
+        spacing_between_slices: f.positive(0x0018_0088),
+        rows,
+        columns,
+        frames,
+        pixels,
+    })
+}

@@ -1,0 +1,40 @@
+//! Why a file could not be read. Every variant says what a user can do about it; the file name
+//! is added by [`crate::load`], which reports per file and keeps going.
+
+use thiserror::Error;
+
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum Error {
+    #[error("the file is empty (0 bytes)")]
+    Empty,
+    #[error("not a DICOM file (no DICM marker and no DICOM data set at the start)")]
+    NotDicom,
+    #[error("truncated: {what} runs past the end of the file (offset {offset})")]
+    Truncated { what: &'static str, offset: usize },
+    #[error("damaged DICOM: {0}")]
+    Malformed(String),
+    #[error("compressed DICOM ({name}, transfer syntax {uid}) is not supported: re-export it uncompressed or RLE (e.g. `gdcmconv --raw` or `dcmdjpeg`)")]
+    CompressedSyntax { uid: String, name: &'static str },
+    #[error("unknown DICOM transfer syntax {0}")]
+    UnknownSyntax(String),
+    #[error("no image in this DICOM file ({0})")]
+    NoImage(String),
+    #[error("unsupported DICOM pixels: {0}")]
+    UnsupportedPixels(String),
+    #[error("too large: {0}")]
+    TooLarge(String),
+    #[error("not a NIfTI-1 file: {0}")]
+    NotNifti(String),
+    #[error("unsupported NIfTI: {0}")]
+    UnsupportedNifti(String),
+    #[error("cannot decompress: {0}")]
+    Gzip(String),
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// The most voxels one file or volume may hold (512 MiB as `f32`): bounds memory in a browser tab
+/// and on a fuzzer, far above a clinical MR series (a 512x512x400 volume is 105 M).
+pub const MAX_VOXELS: usize = 1 << 27;
+/// The largest side of a slice, as for images.
+pub const MAX_SIDE: usize = 8192;

@@ -1,0 +1,152 @@
+//! Study-level figures from per-slice masks: tumor volume in millilitres, slices with tumor, and
+//! the largest in-plane diameter on the slice with most tumor.
+
+use serde::Serialize;
+
+use crate::volume::Volume;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Summary {
+    pub slices: usize,
+    pub slices_with_tumor: usize,
+    pub tumor_voxels: usize,
+    /// Tumor voxels over all voxels.
+    pub tumor_percent: f64,
+    /// `None` where the spacing is unknown.
+    pub volume_ml: Option<f64>,
+    /// 1-based, on the slice with most tumor.
+    pub largest_slice: Option<usize>,
+    /// Longest distance across the tumor on that slice, in millimetres where the pixel spacing is
+    /// known.
+    pub largest_diameter_mm: Option<f64>,
+    pub largest_diameter_px: Option<f64>,
+}
+
+/// `masks` holds one slice per entry (nonzero = tumor), each `volume.dims[0] x dims[1]`.
+pub fn summarize(volume: &Volume, masks: &[&[u8]]) -> Summary {
+    let [w, h, _] = volume.dims;
+    let counts: Vec<usize> = masks.iter().map(|m| m.iter().filter(|&&v| v != 0).count()).collect();
+    let tumor_voxels: usize = counts.iter().sum();
+    let total = (w * h * masks.len()).max(1);
+    let area_mm2 = volume.pixel_spacing.map(|[dx, dy]| dx * dy);
+    let volume_ml = match (area_mm2, volume.slice_extents()) {
+        (Some(area), Some(extents)) if extents.len() == counts.len() => {
+            Some(counts.iter().zip(&extents).map(|(&n, t)| n as f64 * area * t).sum::<f64>() / 1000.0)
+        }
+        _ => None,
+    };
+    let largest = counts.iter().enumerate().filter(|(_, n)| **n > 0).max_by_key(|(i, n)| (**n, usize::MAX - i)).map(|(i, _)| i);
+    let diameter = |scale: [f64; 2]| largest.map(|k| max_diameter(masks[k], w, h, scale));
+    Summary {
+        slices: masks.len(),
+        slices_with_tumor: counts.iter().filter(|&&n| n > 0).count(),
+        tumor_voxels,
+        tumor_percent: 100.0 * tumor_voxels as f64 / total as f64,
+        volume_ml,
+        largest_slice: largest.map(|k| k + 1),
+        largest_diameter_mm: volume.pixel_spacing.and_then(diameter),
+        largest_diameter_px: diameter([1.0, 1.0]),
+    }
+}
+
+/// The longest distance between two points of the tumor pixels' area (their corners), with
+/// pixels `scale` wide and high.
+pub fn max_diameter(mask: &[u8], width: usize, height: usize, scale: [f64; 2]) -> f64 {
+    let mut corners = Vec::new();
+    for y in 0..height {
+        for x in 0..width {
+            if mask[y * width + x] == 0 {
+                continue;
+            }
+            // Interior pixels cannot add hull points; only edge pixels contribute corners.
+            let tumor = |dx: isize, dy: isize| {
+                let (nx, ny) = (x as isize + dx, y as isize + dy);
+                nx >= 0 && ny >= 0 && (nx as usize) < width && (ny as usize) < height && mask[ny as usize * width + nx as usize] != 0
+            };
+            if tumor(-1, 0) && tumor(1, 0) && tumor(0, -1) && tumor(0, 1) {
+                continue;
+            }
+            for (cx, cy) in [(0, 0), (1, 0), (0, 1), (1, 1)] {
+                corners.push(((x + cx) as f64 * scale[0], (y + cy) as f64 * scale[1]));
+            }
+        }
+    }
+    let hull = convex_hull(corners);
+    let mut best = 0f64;
+    for (i, a) in hull.iter().enumerate() {
+        for b in &hull[i + 1..] {
+            best = best.max(((a.0 - b.0).powi(2) + (a.1 - b.1).powi(2)).sqrt());
+        }
+    }
+    best
+}
+
+/// Andrew's monotone chain.
+fn convex_hull(mut points: Vec<(f64, f64)>) -> Vec<(f64, f64)> {
+    points.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
+    points.dedup();
+    if points.len() < 3 {
+        return points;
+    }
+    let turn = |o: (f64, f64), a: (f64, f64), b: (f64, f64)| (a.0 - o.0) * (b.1 - o.1) - (a.1 - o.1) * (b.0 - o.0);
+    let mut hull: Vec<(f64, f64)> = Vec::with_capacity(points.len() * 2);
+    for pass in 0..2 {
+        let start = hull.len();
+        let iter: Box<dyn Iterator<Item = &(f64, f64)>> =
+            if pass == 0 { Box::new(points.iter()) } else { Box::new(points.iter().rev()) };
+        for &p in iter {
+            while hull.len() >= start + 2 && turn(hull[hull.len() - 2], hull[hull.len() - 1], p) <= 0.0 {
+                hull.pop();
+            }
+            hull.push(p);
+        }
+        hull.pop();
+    }
+    hull
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::volume::Origin;
+
+    fn volume(dims: [usize; 3], spacing: Option<[f64; 2]>, positions: Option<Vec<f64>>) -> Volume {
+        Volume {
+            label: "t".into(),
+            dims,
+            voxels: vec![0.0; dims.iter().product()],
+            pixel_spacing: spacing,
+            slice_positions: positions,
+            affine: None,
+            notes: Vec::new(),
+            origin: Origin::Dicom { series_uid: String::new(), files: dims[2] },
+        }
+    }
+
+    #[test]
+    fn rectangle_diameter_is_its_diagonal() {
+        let (w, h) = (20, 10);
+        let mut m = vec![0u8; w * h];
+        for y in 2..5 {
+            for x in 3..7 {
+                m[y * w + x] = 1;
+            }
+        }
+        // 4 x 3 pixels of 0.5 x 2 mm: 2 mm by 6 mm.
+        assert!((max_diameter(&m, w, h, [0.5, 2.0]) - 40f64.sqrt()).abs() < 1e-9);
+    }
+
+    #[test]
+    fn volume_in_ml_uses_spacing_and_each_slice_extent() {
+        let v = volume([4, 4, 3], Some([0.5, 0.5]), Some(vec![0.0, 5.0, 10.0]));
+        let full = [1u8; 16];
+        let empty = [0u8; 16];
+        let s = summarize(&v, &[&empty, &full, &full]);
+        // 32 voxels of 0.25 mm² x 5 mm = 40 mm³.
+        assert!((s.volume_ml.unwrap() - 0.04).abs() < 1e-12);
+        assert_eq!((s.slices_with_tumor, s.largest_slice), (2, Some(2)));
+        let unknown = summarize(&volume([4, 4, 3], None, None), &[&empty, &full, &full]);
+        assert_eq!((unknown.volume_ml, unknown.largest_diameter_mm), (None, None));
+        assert!((unknown.tumor_percent - 200.0 / 3.0).abs() < 1e-9);
+    }
+}
