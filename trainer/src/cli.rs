@@ -12,6 +12,7 @@ use crate::backend::Backend;
 use crate::evaluate::{evaluate, load_samples, print_summary, tune_into};
 use crate::model_source::{load, model_bytes};
 use crate::segment;
+use crate::studies;
 use crate::train::{self, RunOptions, TrainConfig};
 
 /// Brain-tumor (LGG) segmentation of MRI slices: train, evaluate and segment.
@@ -155,12 +156,19 @@ pub struct TuneArgs {
 
 #[derive(Debug, Args)]
 pub struct SegmentArgs {
-    /// Image files and/or folders (searched recursively; *_mask.* files are skipped).
+    /// Image files, DICOM files, NIfTI volumes (.nii, .nii.gz) and/or folders of them (searched
+    /// recursively; *_mask.* files are skipped). DICOM: implicit or explicit VR little endian,
+    /// explicit VR big endian, deflated, RLE lossless.
     #[arg(required = true)]
     pub inputs: Vec<PathBuf>,
-    /// Output folder; masks go to <output>/<relative folder>/<name>_pred.png.
+    /// Output folder. Images: <output>/<relative folder>/<name>_pred.png. Scans:
+    /// <output>/<input>/<series>/mask.nii.gz (the input's geometry) and slices/slice_NNN_pred.png.
     #[arg(long, short)]
     pub output: PathBuf,
+    /// For scans, print one JSON object per study (volume in mL, slices with tumor, largest
+    /// diameter, notes, output paths) instead of a line of text.
+    #[arg(long)]
+    pub json: bool,
     /// Also write <name>_overlay.png (tumor in red on the FLAIR channel).
     #[arg(long)]
     pub overlay: bool,
@@ -246,13 +254,17 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Segment(args) => {
             let device = cli.backend.device()?;
             let seg = load(args.model.as_deref(), &device)?;
-            let jobs = segment::collect_jobs(&args.inputs)?;
-            if jobs.is_empty() {
-                bail!("no images found in the given inputs (masks named *_mask.* are skipped)");
+            let inputs = segment::collect_jobs(&args.inputs)?;
+            if inputs.images.is_empty() && inputs.studies.is_empty() {
+                bail!("no images or scans found in the given inputs (masks named *_mask.* are skipped)");
             }
-            let failed = segment::run(&seg, &jobs, &args.output, args.overlay, args.batch_size)?;
+            let mut failed = segment::run(&seg, &inputs.images, &args.output, args.overlay, args.batch_size)?;
             if failed > 0 {
-                eprintln!("{failed} of {} image(s) failed", jobs.len());
+                eprintln!("{failed} of {} image(s) failed", inputs.images.len());
+            }
+            let (out, batch) = (&args.output, args.batch_size);
+            failed += studies::run(&seg, &inputs.studies, out, args.overlay, batch, args.json)?;
+            if failed > 0 {
                 return Ok(ExitCode::FAILURE);
             }
         }

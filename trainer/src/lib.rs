@@ -9,5 +9,6 @@ pub mod evaluate;
 pub mod model_source;
 pub mod run_dir;
 pub mod segment;
+pub mod studies;
 pub mod train;
 pub mod validate;

@@ -1,14 +1,18 @@
-//! `brainseg segment`: masks (and overlays) for image files and folders.
+//! `brainseg segment`: masks (and overlays) for image files and folders; scans found among the
+//! inputs go to [`crate::studies`].
 
 use std::fs;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use brainseg_core::Segmenter;
 use brainseg_core::image_input::decode_slice;
 use brainseg_core::postprocess::overlay;
+use brainseg_study::Kind;
 
 use crate::dataset::{has_image_extension, is_mask_file};
+pub use crate::studies::StudyFiles;
 
 /// An input image and where its outputs go, relative to the output folder.
 #[derive(Debug, Clone, PartialEq)]
@@ -17,12 +21,31 @@ pub struct Job {
     pub relative: PathBuf,
 }
 
-/// Expands files and folders (recursively) into jobs; `*_mask.*` files and non-images in
-/// folders are skipped. A file named explicitly is always tried, so a wrong format gets an error.
-pub fn collect_jobs(inputs: &[PathBuf]) -> Result<Vec<Job>> {
-    let mut jobs = Vec::new();
+/// What the inputs hold: image slices, and scans (DICOM, NIfTI) grouped by input.
+#[derive(Debug, Default)]
+pub struct Inputs {
+    pub images: Vec<Job>,
+    pub studies: Vec<StudyFiles>,
+}
+
+/// Whether a file is a scan, from its name or (for names like `IM0001`) its first bytes.
+fn is_scan(path: &Path) -> bool {
+    let name = path.to_string_lossy();
+    let mut head = [0u8; 132];
+    let n = fs::File::open(path).and_then(|mut f| f.read(&mut head)).unwrap_or(0);
+    brainseg_study::kind(&name, &head[..n]) != Kind::Other
+}
+
+/// Expands files and folders (recursively). In folders, `*_mask.*` files and files that are
+/// neither images nor scans are skipped; a file named explicitly is always tried, so a wrong
+/// format gets an error. Scans named directly form one group; each folder of scans is another.
+pub fn collect_jobs(inputs: &[PathBuf]) -> Result<Inputs> {
+    let mut found = Inputs::default();
+    let mut named_scans = StudyFiles { name: "files".into(), files: Vec::new() };
     for input in inputs {
         if input.is_dir() {
+            let name = input.canonicalize().ok().and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()));
+            let mut scans = StudyFiles { name: name.unwrap_or_else(|| "input".into()), files: Vec::new() };
             let mut stack = vec![input.clone()];
             while let Some(dir) = stack.pop() {
                 let mut entries: Vec<PathBuf> = fs::read_dir(&dir)
@@ -31,20 +54,33 @@ pub fn collect_jobs(inputs: &[PathBuf]) -> Result<Vec<Job>> {
                     .collect();
                 entries.sort();
                 for path in entries {
+                    let relative = path.strip_prefix(input).unwrap_or(&path).to_path_buf();
                     if path.is_dir() {
                         stack.push(path);
-                    } else if has_image_extension(&path) && !is_mask_file(&path) {
-                        let relative = path.strip_prefix(input).unwrap_or(&path).to_path_buf();
-                        jobs.push(Job { input: path, relative });
+                    } else if has_image_extension(&path) {
+                        if !is_mask_file(&path) {
+                            found.images.push(Job { input: path, relative });
+                        }
+                    } else if is_scan(&path) {
+                        scans.files.push((path, relative.to_string_lossy().replace('\\', "/")));
                     }
                 }
             }
+            if !scans.files.is_empty() {
+                found.studies.push(scans);
+            }
+        } else if !has_image_extension(input) && is_scan(input) {
+            let name = input.file_name().map_or_else(|| input.display().to_string(), |n| n.to_string_lossy().into_owned());
+            named_scans.files.push((input.clone(), name));
         } else if !is_mask_file(input) {
             let name = input.file_name().map(PathBuf::from).unwrap_or_else(|| input.clone());
-            jobs.push(Job { input: input.clone(), relative: name });
+            found.images.push(Job { input: input.clone(), relative: name });
         }
     }
-    Ok(jobs)
+    if !named_scans.files.is_empty() {
+        found.studies.push(named_scans);
+    }
+    Ok(found)
 }
 
 /// `<out>/<relative folder>/<stem><suffix>.png`

@@ -1,0 +1,31 @@
+//! Writes synthetic scans for manual checks and the browser end-to-end test:
+//! `cargo run -p brainseg-study --example synth_scans -- OUT` makes
+//! `OUT/dicom/IM*` (one axial FLAIR series, files named out of slice order),
+//! `OUT/flair.nii.gz` (the same phantom in RAS storage order) and `OUT/truth.json`
+//! (the phantom's tumor volume in millilitres and its slices with tumor).
+
+use std::path::PathBuf;
+
+use brainseg_study::synth::{SeriesSpec, Syntax, dicom_series, nifti, phantom_volume};
+
+fn main() -> std::io::Result<()> {
+    let out = PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| "synthetic-scans".into()));
+    let dims = [128, 128, 16];
+    let p = phantom_volume(dims, [1.8, 1.8, 5.0], 3);
+    let dicom = out.join("dicom");
+    std::fs::create_dir_all(&dicom)?;
+    let files = dicom_series(&p, &SeriesSpec::axial("AX T2 FLAIR"), Syntax::ExplicitLe);
+    let n = files.len();
+    for (k, bytes) in files.into_iter().enumerate() {
+        // File names deliberately out of slice order: ordering must come from positions.
+        std::fs::write(dicom.join(format!("IM{:04}", (k * 7 + 3) % n)), bytes)?;
+    }
+    let affine = [[-1.8, 0.0, 0.0, 115.0], [0.0, -1.8, 0.0, 115.0], [0.0, 0.0, 5.0, -40.0]];
+    std::fs::write(out.join("flair.nii.gz"), nifti(&p, &affine, true))?;
+    let per_slice = dims[0] * dims[1];
+    let with_tumor = p.truth.chunks(per_slice).filter(|s| s.iter().any(|&t| t != 0)).count();
+    let truth = format!("{{\"tumor_ml\": {:.4}, \"slices\": {}, \"slices_with_tumor\": {with_tumor}}}\n", p.tumor_ml(), dims[2]);
+    std::fs::write(out.join("truth.json"), truth)?;
+    println!("wrote {}", out.display());
+    Ok(())
+}

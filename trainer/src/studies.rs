@@ -1,0 +1,169 @@
+//! `brainseg segment` on scans: DICOM series and NIfTI volumes in; a NIfTI mask with the input's
+//! geometry, per-slice PNG masks and a one-line (or JSON) summary per study out.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use brainseg_core::Segmenter;
+use brainseg_core::postprocess::overlay;
+use brainseg_study::measure::{Summary, summarize};
+use brainseg_study::{Loader, Study, nifti};
+use image::{GrayImage, RgbImage};
+use serde::Serialize;
+
+/// The scan files found under one command-line input (a folder, or all files named directly).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StudyFiles {
+    /// Names the output folder: the input folder's name, or `files`.
+    pub name: String,
+    /// Each file and its name relative to the input (folders group NIfTI files into studies).
+    pub files: Vec<(PathBuf, String)>,
+}
+
+#[derive(Serialize)]
+struct Report<'a> {
+    input: &'a str,
+    study: &'a str,
+    mode: String,
+    summary: &'a Summary,
+    notes: &'a [String],
+    mask_nifti: String,
+    mask_pngs: String,
+}
+
+/// Segments every study of every group; returns how many files or studies failed.
+pub fn run(seg: &Segmenter, groups: &[StudyFiles], out: &Path, write_overlay: bool, batch: usize, json: bool) -> Result<usize> {
+    let mut failed = 0;
+    for group in groups {
+        let mut loader = Loader::default();
+        for (path, name) in &group.files {
+            match fs::read(path) {
+                Ok(bytes) => loader.add(name, &bytes),
+                Err(e) => loader.problem(name, format!("cannot read: {e}")),
+            }
+        }
+        let loaded = loader.finish();
+        for p in &loaded.problems {
+            eprintln!("error: {}: {p}", group.name);
+        }
+        failed += loaded.problems.len();
+        if loaded.studies.is_empty() {
+            eprintln!("error: {}: no DICOM image series or NIfTI volume could be read", group.name);
+            failed += 1;
+        }
+        let mut used = Vec::new();
+        for study in &loaded.studies {
+            let dir = unique(out.join(sanitize(&group.name)).join(sanitize(&study.label)), &mut used);
+            match segment_study(seg, study, &dir, write_overlay, batch) {
+                Ok(summary) => print(group, study, &summary, &dir, json)?,
+                Err(e) => {
+                    eprintln!("error: {}: {}: {e:#}", group.name, study.label);
+                    failed += 1;
+                }
+            }
+        }
+    }
+    Ok(failed)
+}
+
+fn segment_study(seg: &Segmenter, study: &Study, dir: &Path, write_overlay: bool, batch: usize) -> Result<Summary> {
+    let (w, h) = (study.width() as u32, study.height() as u32);
+    let slices_dir = dir.join("slices");
+    fs::create_dir_all(&slices_dir).with_context(|| format!("cannot create {}", slices_dir.display()))?;
+    let mut masks: Vec<Vec<u8>> = Vec::with_capacity(study.slices());
+    let indices: Vec<usize> = (0..study.slices()).collect();
+    for chunk in indices.chunks(batch.max(1)) {
+        let images: Vec<RgbImage> = chunk
+            .iter()
+            .map(|&k| RgbImage::from_raw(w, h, study.rgb_slice(k)).expect("width x height x 3 bytes"))
+            .collect();
+        let refs: Vec<&RgbImage> = images.iter().collect();
+        for ((&k, image), pred) in chunk.iter().zip(&images).zip(seg.segment(&refs)?) {
+            let path = slices_dir.join(format!("slice_{:03}_pred.png", k + 1));
+            pred.mask.save(&path).with_context(|| format!("cannot write {}", path.display()))?;
+            if write_overlay {
+                let path = slices_dir.join(format!("slice_{:03}_overlay.png", k + 1));
+                overlay(image, &pred.mask, 0.5).save(&path).with_context(|| format!("cannot write {}", path.display()))?;
+            }
+            masks.push(GrayImage::into_raw(pred.mask));
+        }
+    }
+    let refs: Vec<&[u8]> = masks.iter().map(Vec::as_slice).collect();
+    let summary = summarize(&study.flair, &refs);
+    let nii = nifti::write_mask(&study.flair, &masks.concat())?;
+    let path = dir.join("mask.nii.gz");
+    fs::write(&path, nii).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(summary)
+}
+
+fn print(group: &StudyFiles, study: &Study, s: &Summary, dir: &Path, json: bool) -> Result<()> {
+    if json {
+        let report = Report {
+            input: &group.name,
+            study: &study.label,
+            mode: format!("{:?}", study.mode),
+            summary: s,
+            notes: &study.notes,
+            mask_nifti: dir.join("mask.nii.gz").display().to_string(),
+            mask_pngs: dir.join("slices").display().to_string(),
+        };
+        println!("{}", serde_json::to_string(&report)?);
+        return Ok(());
+    }
+    for note in &study.notes {
+        eprintln!("note: {}: {}: {note}", group.name, study.label);
+    }
+    println!("{}\t{}\t{}\t{}", group.name, study.label, study.mode, summary_text(s));
+    Ok(())
+}
+
+/// `12.40 mL tumor on 7/24 slices; largest diameter 41.3 mm (slice 12)`
+pub fn summary_text(s: &Summary) -> String {
+    let amount = match s.volume_ml {
+        Some(ml) => format!("{ml:.2} mL tumor"),
+        None => format!("{:.3}% of voxels tumor (no voxel spacing: mL unknown)", s.tumor_percent),
+    };
+    let diameter = match (s.largest_diameter_mm, s.largest_diameter_px, s.largest_slice) {
+        (Some(mm), _, Some(k)) => format!("; largest diameter {mm:.1} mm (slice {k})"),
+        (None, Some(px), Some(k)) => format!("; largest diameter {px:.0} px (slice {k})"),
+        _ => String::new(),
+    };
+    format!("{amount} on {}/{} slices{diameter}", s.slices_with_tumor, s.slices)
+}
+
+/// A file or folder name from free text (series descriptions may hold `/` or `*`).
+fn sanitize(text: &str) -> String {
+    let s: String = text
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '_' })
+        .collect();
+    let s = s.trim_matches(|c| c == '_' || c == '.').to_string();
+    if s.is_empty() { "study".into() } else { s }
+}
+
+fn unique(dir: PathBuf, used: &mut Vec<PathBuf>) -> PathBuf {
+    let mut candidate = dir.clone();
+    let mut n = 2;
+    while used.contains(&candidate) {
+        candidate = PathBuf::from(format!("{}_{n}", dir.display()));
+        n += 1;
+    }
+    used.push(candidate.clone());
+    candidate
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_safe_and_unique() {
+        assert_eq!(sanitize("AX T2/FLAIR (series 5)"), "AX_T2_FLAIR__series_5");
+        assert_eq!(sanitize("../.."), "study");
+        let mut used = Vec::new();
+        let a = unique(PathBuf::from("o/x"), &mut used);
+        let b = unique(PathBuf::from("o/x"), &mut used);
+        assert_ne!(a, b);
+    }
+}
