@@ -11,12 +11,15 @@ if [ ! -s models/brainseg.bsm ]; then
 fi
 # A target folder of its own: the long wasm build never blocks native cargo builds.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target/web}"
+# wasm SIMD (every current browser has it) makes the CPU fallback ~2.3x faster: Burn's `simd`
+# feature (app feature `simd`) only takes effect with the target feature on.
+export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=+simd128"
 
 start=$(date +%s)
 cargo fetch --target wasm32-unknown-unknown -q
 # `--offline=true`, not `--offline build`: the flag takes an optional value and would swallow
 # the subcommand. trunk also passes --offline to cargo.
-nice trunk build --release --offline=true --skip-version-check
+nice trunk build --release --offline=true --skip-version-check --features simd
 echo "build-web: dist/ built in $(( $(date +%s) - start )) s"
 
 # The page's total download is what the static host sends; report raw and gzip sizes.

@@ -10,7 +10,8 @@ ART=test-artifacts/e2e
 CLI="${BRAINSEG:-target/release/brainseg}"
 [ -f dist/index.html ] || { echo "test-e2e: no dist/; run scripts/build-web.sh" >&2; exit 1; }
 PHANTOM_BIN=target/release/examples/phantom
-for bin in "$CLI" "$PHANTOM_BIN"; do
+SCANS_BIN=target/release/examples/synth_scans
+for bin in "$CLI" "$PHANTOM_BIN" "$SCANS_BIN"; do
     [ -x "$bin" ] || { echo "test-e2e: no $bin; run cargo build --release --all-targets" >&2; exit 1; }
 done
 
@@ -22,7 +23,12 @@ mkdir -p "$ART/cli"
 # features and compile Burn a second time).
 "$PHANTOM_BIN" "$ART/phantom.png" 256 7
 "$CLI" segment "$ART/phantom.png" --model dist/brainseg.bsm --output "$ART/cli"
+# A synthetic DICOM series and NIfTI volume; the page's study figures must match the CLI's.
+"$SCANS_BIN" "$ART/scans"
+"$CLI" segment "$ART/scans/dicom" "$ART/scans/flair.nii.gz" --json --model dist/brainseg.bsm \
+  --output "$ART/cli-scans" > "$ART/cli-scans.jsonl"
 
 cd tests/e2e
 PHANTOM="../../$ART/phantom.png" CLI_MASK="../../$ART/cli/phantom_pred.png" ARTIFACTS="../../$ART" \
+  SCANS="../../$ART/scans" CLI_SCANS="../../$ART/cli-scans.jsonl" \
   node run.mjs "$@"

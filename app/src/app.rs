@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use crate::components::{Controls, DropZone, SliceList, StatusBar, Summary, Viewer};
+use crate::components::{Controls, DropZone, SliceList, StatusBar, Studies, Summary, Viewer};
 use crate::pipeline::{Runtime, RuntimeStore, start_engine};
 use crate::state::AppState;
 
@@ -18,7 +18,7 @@ pub fn App() -> impl IntoView {
         <header>
             <h1>"brainseg"</h1>
             <p class="tagline">
-                "Brain-tumor segmentation of MRI slices, computed in this page. "
+                "Brain-tumor segmentation of MRI slices, DICOM series and NIfTI volumes, computed in this page. "
                 "Your images never leave your computer: nothing is uploaded, there is no tracking, "
                 "and after the first visit the page works offline."
             </p>
@@ -31,6 +31,7 @@ pub fn App() -> impl IntoView {
                 <Viewer/>
                 <aside class="side">
                     <Controls/>
+                    <Studies/>
                     <Summary/>
                 </aside>
             </div>

@@ -39,8 +39,19 @@ pub fn save_overlay(path: &str, overlay: &RgbImage) -> Result<(), String> {
     save_file(&file_name(path, "_overlay"), &bytes, "image/png")
 }
 
+/// A study's mask volume as NIfTI (gzipped), on the input's grid and geometry.
+pub fn save_nifti(label: &str, bytes: &[u8]) -> Result<(), String> {
+    let stem: String = label.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect();
+    save_file(&format!("{}_mask.nii.gz", stem.trim_matches('_')), bytes, "application/gzip")
+}
+
 /// One zip of every mask, folders kept. Stored, not deflated: PNGs are compressed already.
 pub fn save_all_masks(masks: &[(String, GrayImage)]) -> Result<(), String> {
+    save_zip("brainseg_masks.zip", masks)
+}
+
+/// A zip of `masks` named `file`.
+pub fn save_zip(file: &str, masks: &[(String, GrayImage)]) -> Result<(), String> {
     let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
     let options = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
     let mut used = std::collections::HashSet::new();
@@ -55,7 +66,7 @@ pub fn save_all_masks(masks: &[(String, GrayImage)]) -> Result<(), String> {
         zip.write_all(&bytes).map_err(|e| e.to_string())?;
     }
     let archive = zip.finish().map_err(|e| e.to_string())?.into_inner();
-    save_file("brainseg_masks.zip", &archive, "application/zip")
+    save_file(file, &archive, "application/zip")
 }
 
 #[cfg(test)]

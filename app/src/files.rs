@@ -1,7 +1,8 @@
 //! Turning a drop or a file dialog into an ordered list of files, dropped folders included.
 //!
 //! Like `brainseg segment`: a file chosen by name is always tried (so a wrong format gets a
-//! message), while inside folders only image files are taken and `*_mask.*` files are skipped.
+//! message), while inside folders only images and scans are taken and `*_mask.*` files are
+//! skipped.
 
 use std::cmp::Ordering;
 
@@ -28,11 +29,28 @@ pub struct Picked {
 
 const IMAGE_EXTENSIONS: [&str; 6] = ["png", "jpg", "jpeg", "tif", "tiff", "webp"];
 
-/// Whether a file found inside a folder is a slice to segment.
+/// Whether a file is an image slice (by its extension).
+pub fn is_image(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
+    name.rsplit_once('.').is_some_and(|(_, ext)| IMAGE_EXTENSIONS.contains(&ext))
+}
+
+/// Whether a file may be a scan: NIfTI, `.dcm`, or a PACS-style name (`IM0001`, `1.3.12.2.5`)
+/// that only its first bytes can tell apart.
+pub fn may_be_scan(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
+    match name.rsplit_once('.') {
+        _ if name.ends_with(".nii.gz") => true,
+        None => true,
+        Some((_, ext)) => ["nii", "dcm", "dicom", "ima"].contains(&ext) || ext.chars().all(|c| c.is_ascii_digit()),
+    }
+}
+
+/// Whether a file found inside a folder is a slice or scan to segment.
 fn is_slice_in_folder(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
-    let Some((stem, ext)) = name.rsplit_once('.') else { return false };
-    !name.starts_with('.') && IMAGE_EXTENSIONS.contains(&ext) && !stem.ends_with("_mask")
+    let stem = name.rsplit_once('.').map_or(name.as_str(), |(s, _)| s);
+    !name.starts_with('.') && !stem.ends_with("_mask") && (is_image(&name) || may_be_scan(&name))
 }
 
 /// Orders `slice_2` before `slice_10`, as people number slices.
@@ -176,8 +194,12 @@ mod tests {
     }
 
     #[test]
-    fn folders_yield_images_but_not_masks() {
+    fn folders_yield_images_and_scans_but_not_masks() {
         assert!(is_slice_in_folder("p/TCGA_1.tif"));
+        assert!(is_slice_in_folder("study/series/IM0001"));
+        assert!(is_slice_in_folder("p/flair.nii.gz"));
+        assert!(is_slice_in_folder("p/1.3.12.2.1107"));
+        assert!(!is_slice_in_folder("p/report.pdf"));
         assert!(!is_slice_in_folder("p/TCGA_1_mask.tif"));
         assert!(!is_slice_in_folder("p/notes.txt"));
         assert!(!is_slice_in_folder("p/.DS_Store"));

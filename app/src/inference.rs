@@ -94,19 +94,23 @@ impl Engine {
             Segmenter::from_bytes(&bytes, device).map_err(|e| format!("cannot load the model: {e}"))
         };
         let engine = Self { segmenter: load(&device)?, backend };
-        if !engine.backend.is_gpu() {
-            return Ok(engine);
-        }
-        progress("Compiling GPU shaders (first run only, this can take several seconds)…".into());
+        // A first run on a synthetic slice compiles the GPU shaders (or lets the browser
+        // optimise the CPU code), so the user's first slice is as fast as the rest.
+        progress(if engine.backend.is_gpu() {
+            "Compiling GPU shaders (first run only, this can take several seconds)…".into()
+        } else {
+            "Warming up the CPU backend…".into()
+        });
         browser::yield_now().await;
         let size = engine.input_size();
         match engine.segment(&phantom(size, size, 1, true).image).await {
             Ok(_) => Ok(engine),
             // A GPU that opens but cannot run the network is no reason to give up: the CPU can.
-            Err(e) => {
+            Err(e) if engine.backend.is_gpu() => {
                 let why = format!("WebGPU failed on a test slice ({e})");
                 Ok(Self { segmenter: load(&Device::flex())?, backend: Backend::Cpu { why } })
             }
+            Err(e) => Err(format!("the model failed on a test slice: {e}")),
         }
     }
 

@@ -10,6 +10,7 @@ mod downloads;
 mod files;
 mod inference;
 mod pipeline;
+mod scans;
 mod state;
 
 fn main() {

@@ -65,10 +65,10 @@ pub fn start_engine(state: AppState, rt: RuntimeStore) {
     });
 }
 
-/// Adds slices to the list and the queue, and shows the first of them.
-pub fn enqueue(state: AppState, rt: RuntimeStore, items: Vec<(String, Input)>) {
+/// Adds slices to the list and the queue, and shows the first of them; returns their ids.
+pub fn enqueue(state: AppState, rt: RuntimeStore, items: Vec<(String, Input)>) -> Vec<usize> {
     if items.is_empty() {
-        return;
+        return Vec::new();
     }
     let mut entries = Vec::with_capacity(items.len());
     rt.update_value(|r| {
@@ -79,9 +79,11 @@ pub fn enqueue(state: AppState, rt: RuntimeStore, items: Vec<(String, Input)>) {
             r.queue.push_back((id, input));
         }
     });
+    let ids = entries.iter().map(|e| e.id).collect();
     state.selected.set(entries.first().map(|e| e.id));
     state.slices.update(|s| s.extend(entries));
     ensure_running(state, rt);
+    ids
 }
 
 fn ensure_running(state: AppState, rt: RuntimeStore) {

@@ -86,6 +86,38 @@ impl SliceEntry {
     }
 }
 
+/// A DICOM series or NIfTI volume: its slices are ordinary entries of the slice list.
+#[derive(Debug, Clone)]
+pub struct StudyEntry {
+    pub id: usize,
+    pub label: String,
+    /// Which channels were filled from which series, in words.
+    pub mode: String,
+    pub notes: Vec<String>,
+    /// The slice entries, in slice order.
+    pub slice_ids: Vec<usize>,
+    /// Spacing, orientation and origin (no voxels): for millilitres and the NIfTI export.
+    pub geometry: Arc<brainseg_study::Volume>,
+}
+
+impl StudyEntry {
+    /// Every slice's mask under `post`, in slice order, or `None` while any is unfinished.
+    pub fn masks(&self, slices: &[SliceEntry], post: &PostProcess) -> Option<Vec<GrayImage>> {
+        let mine: Option<Vec<&Arc<Segmented>>> = self
+            .slice_ids
+            .iter()
+            .map(|id| slices.iter().find(|e| e.id == *id).and_then(|e| e.segmented()))
+            .collect();
+        // Masks are made only once all are done: a study grows one slice at a time.
+        Some(mine?.into_iter().map(|s| s.mask(post)).collect())
+    }
+
+    /// How many of its slices are segmented (or failed).
+    pub fn finished(&self, slices: &[SliceEntry]) -> usize {
+        slices.iter().filter(|e| self.slice_ids.contains(&e.id) && !matches!(e.status, SliceStatus::Waiting)).count()
+    }
+}
+
 /// Loading progress of the model, then the backend that runs it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum EngineStatus {
@@ -139,6 +171,9 @@ fn summarize(slices: &[SliceEntry], post: &PostProcess) -> SetSummary {
 #[derive(Clone, Copy)]
 pub struct AppState {
     pub slices: RwSignal<Vec<SliceEntry>>,
+    pub studies: RwSignal<Vec<StudyEntry>>,
+    /// Set while scan files are being read and stacked.
+    pub reading_scans: RwSignal<Option<String>>,
     /// The id of the slice in the viewer.
     pub selected: RwSignal<Option<usize>>,
     pub opacity: RwSignal<f32>,
@@ -163,6 +198,8 @@ impl AppState {
         });
         Self {
             slices,
+            studies: RwSignal::new(Vec::new()),
+            reading_scans: RwSignal::new(None),
             selected: RwSignal::new(None),
             opacity: RwSignal::new(0.5),
             threshold: RwSignal::new(0.5),

@@ -10,8 +10,8 @@ use brainseg_study::synth::{SeriesSpec, Syntax, dicom_series, nifti, phantom_vol
 
 fn main() -> std::io::Result<()> {
     let out = PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| "synthetic-scans".into()));
-    let dims = [128, 128, 16];
-    let p = phantom_volume(dims, [1.8, 1.8, 5.0], 3);
+    let dims = [128, 128, 12];
+    let p = phantom_volume(dims, [1.8, 1.8, 4.0], 3);
     let dicom = out.join("dicom");
     std::fs::create_dir_all(&dicom)?;
     let files = dicom_series(&p, &SeriesSpec::axial("AX T2 FLAIR"), Syntax::ExplicitLe);
@@ -20,7 +20,7 @@ fn main() -> std::io::Result<()> {
         // File names deliberately out of slice order: ordering must come from positions.
         std::fs::write(dicom.join(format!("IM{:04}", (k * 7 + 3) % n)), bytes)?;
     }
-    let affine = [[-1.8, 0.0, 0.0, 115.0], [0.0, -1.8, 0.0, 115.0], [0.0, 0.0, 5.0, -40.0]];
+    let affine = [[-1.8, 0.0, 0.0, 115.0], [0.0, -1.8, 0.0, 115.0], [0.0, 0.0, 4.0, -40.0]];
     std::fs::write(out.join("flair.nii.gz"), nifti(&p, &affine, true))?;
     let per_slice = dims[0] * dims[1];
     let with_tumor = p.truth.chunks(per_slice).filter(|s| s.iter().any(|&t| t != 0)).count();

@@ -62,6 +62,21 @@ pub struct Volume {
 }
 
 impl Volume {
+    /// Everything but the voxels: enough to measure masks and export them, at a fraction of the
+    /// memory (the browser keeps this once the slices are made).
+    pub fn geometry(&self) -> Volume {
+        Volume {
+            label: self.label.clone(),
+            dims: self.dims,
+            voxels: Vec::new(),
+            pixel_spacing: self.pixel_spacing,
+            slice_positions: self.slice_positions.clone(),
+            affine: self.affine,
+            notes: self.notes.clone(),
+            origin: self.origin.clone(),
+        }
+    }
+
     pub fn slice_len(&self) -> usize {
         self.dims[0] * self.dims[1]
     }

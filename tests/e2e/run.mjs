@@ -14,9 +14,12 @@ const DIST = resolve(process.env.DIST ?? join(ROOT, 'dist'));
 const ART = resolve(process.env.ARTIFACTS ?? join(ROOT, 'test-artifacts/e2e'));
 const PHANTOM = resolve(process.env.PHANTOM ?? join(ART, 'phantom.png'));
 const CLI_MASK = resolve(process.env.CLI_MASK ?? join(ART, 'cli/phantom_pred.png'));
+const SCANS = resolve(process.env.SCANS ?? join(ART, 'scans'));
+const CLI_SCANS = resolve(process.env.CLI_SCANS ?? join(ART, 'cli-scans.jsonl'));
 // Model download and first-run shader compilation on a software GPU take a while.
 const READY_MS = 240_000;
 const SLICE_MS = 120_000;
+const STUDY_MS = 900_000;
 
 const MODES = [
   { name: 'webgpu', webgpu: true, expect: /^WebGPU/ },
@@ -92,6 +95,51 @@ async function exampleAndZip(page, failures, mode, doneBefore) {
   failures.check(entries === doneBefore + 1, `zip holds ${entries} masks, expected ${doneBefore + 1}`);
 }
 
+/** Study panels once `count` exist and all have their figures. */
+async function waitStudies(page, count) {
+  await page.waitForFunction(
+    (n) => {
+      const panels = [...document.querySelectorAll('[data-testid=study-summary]')];
+      return panels.length === n && panels.every((p) => /mL|%/.test(p.querySelector('[data-testid=study-volume]').textContent));
+    },
+    count,
+    { timeout: STUDY_MS },
+  );
+  return page.$$eval('[data-testid=study-summary]', (panels) =>
+    panels.map((p) => ({
+      label: p.querySelector('h2').textContent,
+      mode: p.querySelector('[data-testid=study-mode]').textContent,
+      volume: p.querySelector('[data-testid=study-volume]').textContent,
+      slices: p.querySelector('[data-testid=study-slices]').textContent,
+    })),
+  );
+}
+
+/** A DICOM series (PACS-style names, out of order) and a NIfTI volume, both synthetic: study
+ * panels appear, their figures match `brainseg segment` on the same files, the NIfTI downloads. */
+async function scans(page, failures, mode) {
+  const start = Date.now();
+  await page.setInputFiles('[data-testid=folder-input]', join(SCANS, 'dicom'));
+  await waitStudies(page, 1);
+  await page.setInputFiles('[data-testid=file-input]', join(SCANS, 'flair.nii.gz'));
+  const panels = await waitStudies(page, 2);
+  const cli = readFileSync(CLI_SCANS, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  for (const panel of panels) {
+    const twin = cli.find((c) => c.study === panel.label);
+    if (!failures.check(twin, `no CLI result for study "${panel.label}"`)) continue;
+    const slices = twin.summary.slices;
+    failures.check(panel.slices.endsWith(`of ${slices}`), `${panel.label}: slices "${panel.slices}", CLI has ${slices}`);
+    failures.check(/FLAIR only/.test(panel.mode), `${panel.label}: mode "${panel.mode}"`);
+    const ml = parseFloat(panel.volume);
+    const want = twin.summary.volume_ml;
+    failures.check(Math.abs(ml - want) <= 0.05 + 0.05 * want, `${panel.label}: page ${ml} mL, CLI ${want} mL`);
+  }
+  const nifti = await download(page, 'save-nifti', mode);
+  const bytes = readFileSync(nifti.path);
+  failures.check(nifti.name.endsWith('_mask.nii.gz') && bytes[0] === 0x1f && bytes[1] === 0x8b, `NIfTI download ${nifti.name}`);
+  return { panels, studyMs: Date.now() - start };
+}
+
 async function badAndGoodInOneDrop(page, failures) {
   await dropFiles(page, [
     { name: 'x.png', type: 'image/png', bytes: Buffer.from('this is a text file, not a PNG\n') },
@@ -154,6 +202,8 @@ async function runMode(mode) {
     await page.screenshot({ path: join(ART, `${mode.name}-unreadable.png`), fullPage: true });
     await folderPick(page, failures, 2);
     await exampleAndZip(page, failures, mode, 4);
+    Object.assign(report, await scans(page, failures, mode));
+    await page.screenshot({ path: join(ART, `${mode.name}-scans.png`), fullPage: true });
     const late = networkAfter(requests, dropAt);
     failures.check(late.length === 0, `requests after the drop: ${late.map((r) => r.url).join(', ')}`);
     report.offlineBackend = await offlineReload(page, server, requests, failures);
@@ -180,6 +230,9 @@ function describe({ report: r, failures }) {
         `(tumor ${(100 * r.cmp.tumorA).toFixed(2)}% page, ${(100 * r.cmp.tumorB).toFixed(2)}% CLI)`
       : '  mask vs brainseg segment: not compared',
     `  threshold slider: ${r.threshold ?? 'not reached'}; folder pick, example and zip of all masks checked`,
+    r.panels
+      ? `  scans: ${r.panels.map((p) => `${p.label}: ${p.volume}, ${p.slices} slices with tumor`).join('; ')} (${r.studyMs} ms)`
+      : '  scans: not reached',
     `  ${r.requests} requests, all to the page's origin: ${failures.every((f) => !f.startsWith('requests to'))}`,
     `  offline reload (server stopped, service worker): ${r.offlineBackend ? `ok, ${r.offlineBackend}` : 'not reached'}`,
     ...failures.map((f) => `  FAIL: ${f}`),

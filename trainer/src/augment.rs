@@ -1,5 +1,7 @@
 //! Training-time augmentation suited to axial MRI slices: mirror, small rotation/scale/shift,
-//! per-channel intensity gain and gamma. Geometry is applied identically to image and mask.
+//! per-channel intensity gain and gamma, and FLAIR copied into the pre/post-contrast channels
+//! (how the data fills a missing sequence, and what a lone FLAIR series looks like to the model).
+//! Geometry is applied identically to image and mask.
 
 use image::{GrayImage, RgbImage};
 use rand::Rng;
@@ -13,6 +15,9 @@ pub struct Augment {
     pub max_shift: f32,
     pub max_gain: f32,
     pub max_gamma: f32,
+    /// Chance that pre-contrast, post-contrast or both are replaced by FLAIR. Only 4 of the 88
+    /// training patients lack sequences, so without this a FLAIR-only study is out of reach.
+    pub flair_fill: f32,
 }
 
 impl Default for Augment {
@@ -24,13 +29,14 @@ impl Default for Augment {
             max_shift: 0.05,
             max_gain: 0.1,
             max_gamma: 0.15,
+            flair_fill: 0.2,
         }
     }
 }
 
 impl Augment {
     pub fn none() -> Self {
-        Self { flip: false, max_rotation_deg: 0.0, max_scale: 0.0, max_shift: 0.0, max_gain: 0.0, max_gamma: 0.0 }
+        Self { flip: false, max_rotation_deg: 0.0, max_scale: 0.0, max_shift: 0.0, max_gain: 0.0, max_gamma: 0.0, flair_fill: 0.0 }
     }
 
     /// A randomly transformed copy of `(image, mask)`.
@@ -44,6 +50,16 @@ impl Augment {
         let (sx, sy) = (sym(&mut u, self.max_shift) * w as f32, sym(&mut u, self.max_shift) * h as f32);
         let gains: [f32; 3] = std::array::from_fn(|_| 1.0 + sym(&mut u, self.max_gain));
         let gamma = 1.0 + sym(&mut u, self.max_gamma);
+        // Which channels take FLAIR's values: pre-contrast, post-contrast or (most often) both.
+        let from_flair: [bool; 3] = if u() < self.flair_fill {
+            match (u() * 4.0) as usize {
+                0 => [true, false, false],
+                1 => [false, false, true],
+                _ => [true, false, true],
+            }
+        } else {
+            [false; 3]
+        };
 
         // Inverse map: output pixel -> source coordinate, around the centre.
         let (cx, cy) = (w as f32 / 2.0, h as f32 / 2.0);
@@ -67,7 +83,10 @@ impl Augment {
             .collect();
         let out_image = RgbImage::from_fn(w, h, |x, y| {
             let (fx, fy) = source(x, y);
-            image::Rgb(std::array::from_fn(|c| lut[c][bilinear(image, fx, fy, c)]))
+            image::Rgb(std::array::from_fn(|c| {
+                let src = if from_flair[c] { 1 } else { c };
+                lut[src][bilinear(image, fx, fy, src)]
+            }))
         });
         let out_mask = GrayImage::from_fn(w, h, |x, y| {
             let (fx, fy) = source(x, y);
@@ -110,6 +129,21 @@ mod tests {
         let (i, m) = Augment::none().apply(&p.image, &p.mask, &mut SmallRng::seed_from_u64(0));
         assert_eq!(i, p.image);
         assert_eq!(m, p.mask);
+    }
+
+    #[test]
+    fn flair_fill_copies_flair_into_the_other_channels() {
+        let p = phantom(32, 32, 4, true);
+        let always = Augment { flair_fill: 1.0, ..Augment::none() };
+        let mut rng = SmallRng::seed_from_u64(5);
+        let (mut pre, mut post) = (0, 0);
+        for _ in 0..40 {
+            let (img, _) = always.apply(&p.image, &p.mask, &mut rng);
+            assert_eq!(img.pixels().map(|q| q.0[1]).collect::<Vec<_>>(), p.image.pixels().map(|q| q.0[1]).collect::<Vec<_>>());
+            pre += usize::from(img.pixels().all(|q| q.0[0] == q.0[1]));
+            post += usize::from(img.pixels().all(|q| q.0[2] == q.0[1]));
+        }
+        assert!(pre >= 20 && post >= 20 && pre < 40 && post < 40, "{pre} {post}");
     }
 
     #[test]

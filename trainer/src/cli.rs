@@ -9,7 +9,7 @@ use brainseg_core::{Preset, UNetConfig};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::backend::Backend;
-use crate::evaluate::{evaluate, load_samples, print_summary, tune_into};
+use crate::evaluate::{evaluate, flair_everywhere, load_samples, print_summary, tune_into};
 use crate::model_source::{load, model_bytes};
 use crate::segment;
 use crate::studies;
@@ -131,6 +131,10 @@ pub struct EvaluateArgs {
     /// Only the validation patients of this split.json (from a training run).
     #[arg(long)]
     pub split: Option<PathBuf>,
+    /// Copy FLAIR into the pre- and post-contrast channels first: scores the model as it runs on
+    /// a lone FLAIR series (DICOM/NIfTI "FLAIR only" mode).
+    #[arg(long)]
+    pub flair_only: bool,
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -231,9 +235,12 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Evaluate(args) => {
             let device = cli.backend.device()?;
-            let (samples, failed) = load_samples(&args.data, args.split.as_deref())?;
+            let (mut samples, failed) = load_samples(&args.data, args.split.as_deref())?;
             if samples.is_empty() {
                 bail!("no slices could be loaded from {}", args.data.display());
+            }
+            if args.flair_only {
+                samples.iter_mut().for_each(|s| flair_everywhere(&mut s.image));
             }
             let summary = evaluate(args.model.as_deref(), &samples, args.batch_size, &device)?;
             if args.json {

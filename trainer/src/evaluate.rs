@@ -33,6 +33,13 @@ pub fn load_samples(data: &Path, split: Option<&Path>) -> Result<(Vec<Sample>, u
     Ok((samples, problems.len()))
 }
 
+/// Puts the FLAIR channel into all three, as a lone FLAIR series is fed to the model.
+pub fn flair_everywhere(image: &mut image::RgbImage) {
+    for p in image.pixels_mut() {
+        p.0 = [p.0[1]; 3];
+    }
+}
+
 /// Scores the model (with its own post-processing and TTA) on `samples`.
 pub fn evaluate(model: Option<&Path>, samples: &[Sample], batch: usize, device: &Device) -> Result<Summary> {
     let (net, meta) = model_file::decode(&model_bytes(model)?, device)?;

@@ -9,10 +9,12 @@ use web_sys::HtmlInputElement;
 
 use crate::files::{self, Picked};
 use crate::pipeline::{Input, enqueue, job, use_runtime};
+use crate::scans;
 use crate::state::use_state;
 
 /// Accepted by the file dialog; other files can still be dropped and get a message.
-const ACCEPT: &str = ".png,.jpg,.jpeg,.tif,.tiff,.webp,image/png,image/jpeg,image/tiff,image/webp";
+const ACCEPT: &str =
+    ".png,.jpg,.jpeg,.tif,.tiff,.webp,image/png,image/jpeg,image/tiff,image/webp,.dcm,application/dicom,.nii,.gz";
 
 #[component]
 pub fn DropZone() -> impl IntoView {
@@ -21,7 +23,15 @@ pub fn DropZone() -> impl IntoView {
     // A file dropped beside the zone would make the browser leave the page to show it.
     let _ = window_event_listener(leptos::ev::dragover, |ev| ev.prevent_default());
     let _ = window_event_listener(leptos::ev::drop, |ev| ev.prevent_default());
-    let add = move |picked: Vec<Picked>| enqueue(state, rt, picked.into_iter().map(job).collect());
+    // Images go straight to the queue; scans are read and stacked into studies first.
+    let add = move |picked: Vec<Picked>| {
+        let (images, scans): (Vec<Picked>, Vec<Picked>) =
+            picked.into_iter().partition(|p| files::is_image(&p.path) || !files::may_be_scan(&p.path));
+        enqueue(state, rt, images.into_iter().map(job).collect());
+        if !scans.is_empty() {
+            spawn_local(scans::load(state, rt, scans));
+        }
+    };
 
     let on_drop = move |ev: DragEvent| {
         ev.prevent_default();
@@ -45,7 +55,7 @@ pub fn DropZone() -> impl IntoView {
         example_seed.update_value(|s| *s += 1);
         let seed = example_seed.get_value();
         let image = phantom(256, 256, seed, true).image;
-        enqueue(state, rt, vec![(format!("example-{seed}.png"), Input::Image(image))]);
+        let _ = enqueue(state, rt, vec![(format!("example-{seed}.png"), Input::Image(image))]);
     };
 
     view! {
@@ -60,7 +70,11 @@ pub fn DropZone() -> impl IntoView {
             on:dragleave=move |_| hovering.set(false)
             on:drop=on_drop
         >
-            <p>"Drop MRI slices or a folder here (PNG, JPEG, TIFF 8/16-bit, WebP)"</p>
+            <p>"Drop MRI slices, DICOM series, NIfTI volumes or a folder here"</p>
+            <p class="hint">
+                "Slices: PNG, JPEG, TIFF 8/16-bit, WebP. DICOM: uncompressed, deflated or RLE. "
+                "NIfTI-1: .nii, .nii.gz."
+            </p>
             <div class="buttons">
                 <label class="button">
                     "Choose files…"

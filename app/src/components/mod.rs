@@ -4,6 +4,7 @@ mod controls;
 mod drop_zone;
 mod slice_list;
 mod status_bar;
+mod studies;
 mod summary;
 mod viewer;
 
@@ -11,5 +12,6 @@ pub use controls::Controls;
 pub use drop_zone::DropZone;
 pub use slice_list::SliceList;
 pub use status_bar::StatusBar;
+pub use studies::Studies;
 pub use summary::Summary;
 pub use viewer::Viewer;

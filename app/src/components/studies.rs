@@ -1,0 +1,114 @@
+//! One panel per DICOM series or NIfTI volume: how its channels were filled, tumor volume,
+//! slices with tumor, largest diameter, what the reader noticed, and the mask downloads.
+
+use brainseg_study::measure::{Summary, summarize};
+use brainseg_study::nifti;
+use leptos::prelude::*;
+
+use crate::downloads;
+use crate::state::{StudyEntry, use_state};
+
+fn report(result: Result<(), String>) {
+    if let Err(e) = result {
+        let _ = web_sys::window().map(|w| w.alert_with_message(&format!("Download failed: {e}")));
+    }
+}
+
+fn volume_text(s: &Summary) -> String {
+    match s.volume_ml {
+        Some(ml) => format!("{ml:.2} mL"),
+        None => format!("{:.3}% of voxels (no voxel spacing in the file: mL unknown)", s.tumor_percent),
+    }
+}
+
+fn diameter_text(s: &Summary) -> String {
+    match (s.largest_diameter_mm, s.largest_diameter_px, s.largest_slice) {
+        (Some(mm), _, Some(k)) => format!("{mm:.1} mm (slice {k})"),
+        (None, Some(px), Some(k)) => format!("{px:.0} px (slice {k})"),
+        _ => "–".into(),
+    }
+}
+
+#[component]
+fn StudyPanel(study: StudyEntry) -> impl IntoView {
+    let state = use_state();
+    let total = study.slice_ids.len();
+    let study = StoredValue::new(study);
+    let finished = Memo::new(move |_| state.slices.with(|s| study.with_value(|st| st.finished(s))));
+    let figures = Memo::new(move |_| {
+        let post = state.set_post();
+        let masks = state.slices.with(|s| study.with_value(|st| st.masks(s, &post)))?;
+        let refs: Vec<&[u8]> = masks.iter().map(|m| m.as_raw().as_slice()).collect();
+        Some(study.with_value(|st| summarize(&st.geometry, &refs)))
+    });
+    let masks_now = move || {
+        let post = state.set_post();
+        state.slices.with_untracked(|s| study.with_value(|st| st.masks(s, &post)))
+    };
+    let save_nifti = move |_| {
+        let Some(masks) = masks_now() else { return };
+        let flat: Vec<u8> = masks.iter().flat_map(|m| m.as_raw().iter().copied()).collect();
+        report(study.with_value(|st| {
+            let bytes = nifti::write_mask(&st.geometry, &flat).map_err(|e| e.to_string())?;
+            downloads::save_nifti(&st.label, &bytes)
+        }));
+    };
+    let save_pngs = move |_| {
+        let Some(masks) = masks_now() else { return };
+        report(study.with_value(|st| {
+            let named: Vec<_> = masks.into_iter().enumerate().map(|(k, m)| (format!("slice_{:03}.png", k + 1), m)).collect();
+            downloads::save_zip(&format!("{}_masks.zip", st.label.replace(['/', ' '], "_")), &named)
+        }));
+    };
+    let show_largest = move |_| {
+        if let Some(k) = figures.get_untracked().and_then(|f| f.largest_slice) {
+            state.selected.set(study.with_value(|st| st.slice_ids.get(k - 1).copied()));
+        }
+    };
+    let (label, mode, notes) = study.with_value(|st| (st.label.clone(), st.mode.clone(), st.notes.clone()));
+    let aria = format!("Study {label}");
+    view! {
+        <section class="study" data-testid="study-summary" aria-label=aria>
+            <h2>{label}</h2>
+            <p class="mode" data-testid="study-mode">"Channels: "{mode}</p>
+            <dl class="figures">
+                <dt>"Segmented"</dt>
+                <dd data-testid="study-done">{move || format!("{} of {total} slices", finished.get())}</dd>
+                <dt>"Tumor volume"</dt>
+                <dd data-testid="study-volume">{move || figures.get().map_or("…".into(), |f| volume_text(&f))}</dd>
+                <dt>"Slices with tumor"</dt>
+                <dd data-testid="study-slices">
+                    {move || figures.get().map_or("…".into(), |f| format!("{} of {}", f.slices_with_tumor, f.slices))}
+                </dd>
+                <dt>"Largest diameter"</dt>
+                <dd data-testid="study-diameter">
+                    {move || figures.get().map_or("…".into(), |f| diameter_text(&f))}
+                    <Show when=move || figures.with(|f| f.as_ref().is_some_and(|f| f.largest_slice.is_some()))>
+                        " "<button type="button" class="link" on:click=show_largest>"show"</button>
+                    </Show>
+                </dd>
+            </dl>
+            <ul class="notes">{notes.into_iter().map(|n| view! { <li>"Note: "{n}</li> }).collect_view()}</ul>
+            <div class="buttons">
+                <button type="button" data-testid="save-nifti" disabled=move || figures.with(Option::is_none) on:click=save_nifti>
+                    "Download mask volume (NIfTI)"
+                </button>
+                <button type="button" data-testid="save-study-pngs" disabled=move || figures.with(Option::is_none) on:click=save_pngs>
+                    "Download slice masks (zip)"
+                </button>
+            </div>
+        </section>
+    }
+}
+
+/// Every study of the session, newest last, and a line while scans are being read.
+#[component]
+pub fn Studies() -> impl IntoView {
+    let state = use_state();
+    view! {
+        {move || state.reading_scans.get().map(|m| view! { <p class="pending" data-testid="reading-scans">{m}</p> })}
+        <For each=move || state.studies.get() key=|s| s.id let:study>
+            <StudyPanel study/>
+        </For>
+    }
+}
