@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Every test: native unit and integration tests, core for wasm32, the web build and the browser
+# Every test: native unit and integration tests, core and study for wasm32, the web build and the browser
 # end-to-end tests. Run scripts/setup.sh first on a fresh machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,8 +12,8 @@ step "native build (all targets)"
 cargo build --release --locked --all-targets
 step "native tests"
 cargo test --release --locked
-step "core for wasm32"
-CARGO_TARGET_DIR=target/web cargo check --locked -p brainseg-core --target wasm32-unknown-unknown
+step "core and study for wasm32"
+CARGO_TARGET_DIR=target/web cargo check --locked -p brainseg-core -p brainseg-study --target wasm32-unknown-unknown
 step "web build"
 scripts/build-web.sh
 step "browser end-to-end tests"

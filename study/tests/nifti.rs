@@ -142,6 +142,19 @@ fn brats_style_files_in_one_folder_fill_three_channels() {
 }
 
 #[test]
+fn a_2d_image_with_junk_in_unused_dimensions_exports_a_readable_mask() {
+    // Found by the fuzzer: dim[0] = 2 with dim[3] = 7 made the export's header claim 7 slices.
+    let p = phantom_volume([8, 8, 1], SPACING, 6);
+    let mut bytes = nifti::write_volume(p.dims, &display_affine(), &p.flair, false);
+    bytes[40..42].copy_from_slice(&2i16.to_le_bytes());
+    bytes[46..48].copy_from_slice(&7i16.to_le_bytes());
+    let v = nifti::read("slice.nii", &bytes).unwrap();
+    assert_eq!(v.dims, [8, 8, 1]);
+    let back = nifti::read("mask.nii.gz", &nifti::write_mask(&v, &[1; 64]).unwrap()).unwrap();
+    assert_eq!(back.voxels, vec![1.0; 64]);
+}
+
+#[test]
 fn bad_volumes_are_named_and_never_panic() {
     let p = phantom_volume([8, 8, 4], SPACING, 5);
     let good = nifti::write_volume(p.dims, &display_affine(), &p.flair, false);

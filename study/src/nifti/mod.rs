@@ -76,7 +76,7 @@ pub fn read(label: &str, bytes: &[u8]) -> Result<Volume> {
         return Err(Error::Empty);
     }
     let data = gunzip(bytes)?;
-    let header = Header::parse(&data)?;
+    let mut header = Header::parse(&data)?;
     let rank = header.dim[0];
     if !(1..=7).contains(&rank) {
         return Err(Error::NotNifti(format!("dim[0] = {rank}, not 1 to 7")));
@@ -92,6 +92,10 @@ pub fn read(label: &str, bytes: &[u8]) -> Result<Volume> {
             "a 4D series of {volumes} volumes of {}x{}x{}; save the one to segment as a 3D file (e.g. fslroi or nibabel)",
             file[0], file[1], file[2]
         )));
+    }
+    // Unused dimensions may hold anything; the exported mask's header must describe its data.
+    for i in (rank as usize + 1)..8 {
+        header.dim[i] = 1;
     }
     if file[0] > MAX_SIDE || file[1] > MAX_SIDE || file.iter().product::<usize>() > MAX_VOXELS {
         return Err(Error::TooLarge(format!("{}x{}x{} voxels", file[0], file[1], file[2])));
