@@ -6,6 +6,7 @@
 
 pub mod conv;
 pub mod error;
+pub mod export;
 pub mod image_input;
 pub mod infer;
 pub mod loss;

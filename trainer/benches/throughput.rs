@@ -1,7 +1,9 @@
 //! Training and inference throughput at 256x256 for the compact and reference U-Nets.
 //!
-//! `cargo bench -p brainseg --bench throughput [-- --quick]` prints medians over repeated runs.
-//! Not a test: figures depend on the machine.
+//! `cargo bench -p brainseg --bench throughput [-- --quick]` prints medians over repeated runs;
+//! `--config compact|reference`, `--conv gemm|native` and `--size N` narrow it, `--json` prints
+//! one JSON object per row (what `scripts/bench.sh` reads). Not a test: figures depend on the
+//! machine.
 
 use std::time::Instant;
 
@@ -74,20 +76,35 @@ impl burn::module::ModuleVisitor for SumVisitor<'_> {
     }
 }
 
+/// Peak resident memory of this process so far, in MiB (Linux).
+fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    Some(line.split_whitespace().nth(1)?.parse::<f64>().ok()? / 1024.0)
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let quick = args.iter().any(|a| a == "--quick");
+    let json = args.iter().any(|a| a == "--json");
     // `--config compact|reference` and `--conv gemm|native` narrow the table.
     let flag = |name: &str| args.windows(2).find(|w| w[0] == name).map(|w| w[1].to_ascii_lowercase());
     let (config_filter, conv_filter) = (flag("--config"), flag("--conv"));
+    let size: Option<usize> = flag("--size").and_then(|s| s.parse().ok());
     let (train_reps, infer_reps) = if quick { (2, 3) } else { (5, 10) };
-    println!("backend flex, 256x256, {} threads", std::thread::available_parallelism().map_or(1, |n| n.get()));
-    println!("{:<10} {:>10} {:<7} {:>16} {:>16} {:>16}", "config", "params", "conv", "train img/s b4", "infer ms/img b1", "infer ms/img b8");
+    if !json {
+        let side = size.map_or("256x256".to_string(), |s| format!("{s}x{s}"));
+        println!("backend flex, {side}, {} threads", std::thread::available_parallelism().map_or(1, |n| n.get()));
+        println!("{:<10} {:>10} {:<7} {:>16} {:>16} {:>16}", "config", "params", "conv", "train img/s b4", "infer ms/img b1", "infer ms/img b8");
+    }
     for (name, preset) in [("compact", Preset::Compact), ("reference", Preset::Reference)] {
         if config_filter.as_ref().is_some_and(|c| c != name) {
             continue;
         }
-        let config = preset.config();
+        let mut config = preset.config();
+        if let Some(s) = size {
+            config.input_size = s;
+        }
         let params = config.init(&Device::flex()).num_params();
         for imp in [ConvImpl::Gemm, ConvImpl::Native] {
             if conv_filter.as_ref().is_some_and(|c| *c != format!("{imp:?}").to_ascii_lowercase()) {
@@ -97,7 +114,15 @@ fn main() {
             let train = train_images_per_second(&config, imp, 4, train_reps);
             let b1 = infer_ms_per_image(&config, imp, 1, infer_reps);
             let b8 = infer_ms_per_image(&config, imp, 8, infer_reps.div_ceil(3));
-            println!("{name:<10} {params:>10} {:<7} {train:>16.3} {b1:>16.1} {b8:>16.1}", format!("{imp:?}"));
+            if json {
+                let rss = peak_rss_mb().map_or("null".into(), |m| format!("{m:.0}"));
+                println!(
+                    "{{\"runtime\": \"brainseg flex ({imp:?} conv)\", \"config\": \"{name}\", \"size\": {}, \"infer_ms_b1\": {b1:.2}, \"infer_ms_b8\": {b8:.2}, \"train_img_s_b4\": {train:.3}, \"peak_rss_mb\": {rss}}}",
+                    config.input_size
+                );
+            } else {
+                println!("{name:<10} {params:>10} {:<7} {train:>16.3} {b1:>16.1} {b8:>16.1}", format!("{imp:?}"));
+            }
         }
     }
 }

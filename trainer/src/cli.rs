@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::backend::Backend;
 use crate::evaluate::{evaluate, flair_everywhere, load_samples, print_summary, tune_into};
+use crate::export;
 use crate::model_source::{load, model_bytes};
 use crate::segment;
 use crate::studies;
@@ -37,6 +38,21 @@ pub enum Command {
     Tune(TuneArgs),
     /// Write a tumor mask (and optionally an overlay) for every image.
     Segment(SegmentArgs),
+    /// Write a model's weights as safetensors (plus a probe input and its logits), for PyTorch,
+    /// ONNX and the side-by-side benchmarks.
+    Export {
+        /// Model file (default: the shipped model).
+        #[arg(long, conflicts_with = "preset")]
+        model: Option<PathBuf>,
+        /// Randomly initialised weights of a preset instead of a model file (for benchmarks).
+        #[arg(long, value_enum)]
+        preset: Option<PresetArg>,
+        /// Input size for --preset (default: the preset's).
+        #[arg(long, requires = "preset")]
+        input_size: Option<usize>,
+        #[arg(long, short)]
+        output: PathBuf,
+    },
     /// Print a model file's header: architecture, normalisation, post-processing, provenance.
     Info {
         /// Model file (default: the shipped model).
@@ -183,13 +199,18 @@ pub struct SegmentArgs {
     pub batch_size: usize,
 }
 
-impl TrainArgs {
-    fn config(&self) -> TrainConfig {
-        let preset = match self.preset {
+impl PresetArg {
+    fn preset(self) -> Preset {
+        match self {
             PresetArg::Compact => Preset::Compact,
             PresetArg::Reference => Preset::Reference,
-        };
-        let mut model: UNetConfig = preset.config();
+        }
+    }
+}
+
+impl TrainArgs {
+    fn config(&self) -> TrainConfig {
+        let mut model: UNetConfig = self.preset.preset().config();
         if let Some(b) = self.base_channels {
             model.base_channels = b;
         }
@@ -274,6 +295,24 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             if failed > 0 {
                 return Ok(ExitCode::FAILURE);
             }
+        }
+        Command::Export { model, preset, input_size, output } => {
+            let device = cli.backend.device()?;
+            let (net, config) = match preset {
+                Some(p) => {
+                    let mut config = p.preset().config();
+                    if let Some(size) = input_size {
+                        config.input_size = size;
+                    }
+                    (config.init(&device), config)
+                }
+                None => {
+                    let (net, meta) = brainseg_core::model_file::decode(&model_bytes(model.as_deref())?, &device)?;
+                    (net, meta.config)
+                }
+            };
+            let n = export::write(&net, &config, &output, &device)?;
+            println!("wrote {} ({n} tensors, input {}x{})", output.display(), config.input_size, config.input_size);
         }
         Command::Info { model } => {
             let bytes = model_bytes(model.as_deref())?;

@@ -6,6 +6,7 @@ pub mod backend;
 pub mod cli;
 pub mod dataset;
 pub mod evaluate;
+pub mod export;
 pub mod model_source;
 pub mod run_dir;
 pub mod segment;
