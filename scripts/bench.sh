@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Side by side on this machine: brainseg (Burn flex CPU backend) against PyTorch CPU running the
-# same U-Net with the same weights (exported by `brainseg export`, checked on a probe input), for
-# the shipped model at its input size and the reference (~17M) configuration at 256x256.
-# Rounds alternate the contenders; the table shows medians over rounds and brainseg/PyTorch.
-#   scripts/bench.sh [ROUNDS]      (default 3; PyTorch from scripts/setup-bench.sh)
-# Not yet here: wgpu/cuda rows (no GPU on this machine) and the browser side (onnxruntime-web).
+# Side by side on this machine, same U-Net and same weights everywhere (exported by `brainseg
+# export`, checked on a probe input before timing):
+# - native: brainseg (Burn flex CPU backend) against PyTorch CPU, for the shipped model at its
+#   input size and the reference (~17M) configuration at 256x256;
+# - browser (headless Chromium): brainseg's page on CPU (wasm) and WebGPU against onnxruntime-web
+#   on WASM and WebGPU with an ONNX export of the shipped model (bench/browser/run.mjs).
+# Rounds alternate the contenders; tables show medians over rounds and brainseg's speed ratio.
+#   scripts/bench.sh [ROUNDS]      (default 3; after scripts/setup-bench.sh and scripts/build-web.sh)
+# Not here: wgpu/cuda native rows (no GPU on this machine).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS="${1:-3}"
@@ -28,3 +31,10 @@ for round in $(seq "$ROUNDS"); do
   done
 done
 python3 bench/summarize.py "$OUT/results.jsonl"
+
+echo
+"$PY" bench/torch_unet.py "$OUT/shipped.safetensors" --rounds 1 --onnx "$OUT/shipped.onnx" >/dev/null 2>&1
+target/release/examples/phantom "$OUT/phantom.png" 256 7 >/dev/null
+[ -f dist/index.html ] || scripts/build-web.sh
+node bench/browser/run.mjs --onnx "$OUT/shipped.onnx" --size "$size" --phantom "$OUT/phantom.png" \
+  --dist dist --rounds "$ROUNDS"
