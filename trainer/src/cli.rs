@@ -170,6 +170,9 @@ pub struct TuneArgs {
     /// Where to write the tuned model file.
     #[arg(long)]
     pub output: PathBuf,
+    /// Never choose flip test-time augmentation (it doubles inference time).
+    #[arg(long)]
+    pub no_tta: bool,
     #[arg(long, default_value_t = 8)]
     pub batch_size: usize,
 }
@@ -277,7 +280,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Tune(args) => {
             let device = cli.backend.device()?;
             let (samples, _) = load_samples(&args.data, Some(&args.split))?;
-            tune_into(args.model.as_deref(), &args.output, &samples, args.batch_size, &device)?;
+            tune_into(args.model.as_deref(), &args.output, &samples, args.batch_size, !args.no_tta, &device)?;
         }
         Command::Segment(args) => {
             let device = cli.backend.device()?;
