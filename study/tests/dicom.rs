@@ -131,6 +131,7 @@ fn bad_files_get_a_reason_and_the_rest_of_the_study_loads() {
     let mut truncated = single(Syntax::ExplicitLe);
     truncated.truncate(truncated.len() - 40);
     let report = DicomWriter::new(Syntax::ExplicitLe, BASIC_TEXT_SR).finish();
+    let rt_structures = DicomWriter::new(Syntax::ImplicitLe, "1.2.840.10008.5.1.4.1.1.481.3").finish();
     let no_pixels = {
         let mut w = DicomWriter::new(Syntax::ExplicitLe, MR_IMAGE);
         w.us(0x0028_0010, 8);
@@ -139,6 +140,7 @@ fn bad_files_get_a_reason_and_the_rest_of_the_study_loads() {
     files.extend([
         ("bad/truncated.dcm".to_string(), truncated),
         ("bad/report.dcm".to_string(), report),
+        ("bad/RTSTRUCT".to_string(), rt_structures),
         ("bad/nopixels.dcm".to_string(), no_pixels),
         ("bad/empty.dcm".to_string(), Vec::new()),
         ("bad/text.dcm".to_string(), b"hello, not a scan".to_vec()),
@@ -149,6 +151,7 @@ fn bad_files_get_a_reason_and_the_rest_of_the_study_loads() {
     let reason = |file: &str| loaded.problems.iter().find(|p| p.file == file).map(|p| p.reason.clone()).unwrap_or_default();
     assert!(reason("bad/truncated.dcm").contains("truncated"), "{:?}", loaded.problems);
     assert!(reason("bad/report.dcm").contains("Structured Report"), "{:?}", loaded.problems);
+    assert!(reason("bad/RTSTRUCT").contains("Radiotherapy"), "{:?}", loaded.problems);
     assert!(reason("bad/nopixels.dcm").contains("no pixel data"), "{:?}", loaded.problems);
     assert!(reason("bad/empty.dcm").contains("empty"), "{:?}", loaded.problems);
     assert!(reason("bad/text.dcm").contains("not a DICOM"), "{:?}", loaded.problems);
