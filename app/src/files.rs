@@ -38,12 +38,9 @@ pub fn is_image(path: &str) -> bool {
 /// Whether a file may be a scan: NIfTI, `.dcm`, or a PACS-style name (`IM0001`, `1.3.12.2.5`)
 /// that only its first bytes can tell apart.
 pub fn may_be_scan(path: &str) -> bool {
-    let name = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
-    match name.rsplit_once('.') {
-        _ if name.ends_with(".nii.gz") => true,
-        None => true,
-        Some((_, ext)) => ["nii", "dcm", "dicom", "ima"].contains(&ext) || ext.chars().all(|c| c.is_ascii_digit()),
-    }
+    let name = path.rsplit('/').next().unwrap_or(path);
+    brainseg_study::load::has_scan_extension(name)
+        || name.rsplit_once('.').is_none_or(|(_, ext)| ext.chars().all(|c| c.is_ascii_digit()))
 }
 
 /// Whether a file found inside a folder is a slice or scan to segment.

@@ -1,6 +1,8 @@
 //! Why a file could not be read. Every variant says what a user can do about it; the file name
 //! is added by [`crate::load`], which reports per file and keeps going.
 
+use std::io::Read;
+
 use thiserror::Error;
 
 #[derive(Debug, Error, Clone, PartialEq)]
@@ -38,3 +40,14 @@ pub type Result<T> = std::result::Result<T, Error>;
 pub const MAX_VOXELS: usize = 1 << 27;
 /// The largest side of a slice, as for images.
 pub const MAX_SIDE: usize = 8192;
+
+/// Reads a decompressing `reader` to the end, but never past `limit` bytes: a small file must not
+/// expand into all the memory of a browser tab. `what` names the data in the messages.
+pub(crate) fn read_limited(reader: impl Read, limit: u64, what: &str) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    reader.take(limit + 1).read_to_end(&mut out).map_err(|e| Error::Gzip(format!("{what}: {e}")))?;
+    if out.len() as u64 > limit {
+        return Err(Error::TooLarge(format!("{what} expands past the size limit")));
+    }
+    Ok(out)
+}

@@ -32,12 +32,21 @@ pub enum Kind {
     Other,
 }
 
+fn has_dicom_extension(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    [".dcm", ".dicom", ".ima"].iter().any(|e| lower.ends_with(e))
+}
+
+/// Whether the name alone says scan (NIfTI or DICOM extension); other names need [`kind`].
+pub fn has_scan_extension(name: &str) -> bool {
+    nifti::has_extension(name) || has_dicom_extension(name)
+}
+
 /// What a file is, from its name and first bytes (132 are enough).
 pub fn kind(name: &str, head: &[u8]) -> Kind {
-    let lower = name.to_ascii_lowercase();
-    if nifti::has_extension(&lower) {
+    if nifti::has_extension(name) {
         Kind::Nifti
-    } else if [".dcm", ".dicom", ".ima"].iter().any(|e| lower.ends_with(e)) || dicom::sniff(head) {
+    } else if has_dicom_extension(name) || dicom::sniff(head) {
         Kind::Dicom
     } else {
         Kind::Other

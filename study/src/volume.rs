@@ -40,6 +40,16 @@ impl Reorient {
         }
         f
     }
+
+    /// For each display voxel in display order (column fastest), its offset in a file of
+    /// dimensions `file` stored column fastest.
+    pub fn file_offsets(&self, file: [usize; 3]) -> impl Iterator<Item = usize> + '_ {
+        let [w, h, d] = self.display_dims(file);
+        (0..d).flat_map(move |z| (0..h).flat_map(move |y| (0..w).map(move |x| [x, y, z]))).map(move |v| {
+            let [fx, fy, fz] = self.file_index(v, file);
+            fx + file[0] * (fy + file[1] * fz)
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

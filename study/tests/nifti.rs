@@ -23,15 +23,8 @@ fn stored(p: &PhantomVolume, r: Reorient) -> ([usize; 3], Affine, Vec<f32>) {
         file[r.axes[d]] = p.dims[d];
     }
     let mut values = vec![0f32; p.flair.len()];
-    let mut i = 0;
-    for z in 0..p.dims[2] {
-        for y in 0..p.dims[1] {
-            for x in 0..p.dims[0] {
-                let [fx, fy, fz] = r.file_index([x, y, z], file);
-                values[fx + file[0] * (fy + file[1] * fz)] = p.flair[i];
-                i += 1;
-            }
-        }
+    for (&v, o) in p.flair.iter().zip(r.file_offsets(file)) {
+        values[o] = v;
     }
     let d = display_affine();
     let mut a = [[0.0; 4]; 3];

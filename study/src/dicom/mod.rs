@@ -8,13 +8,12 @@ pub mod reader;
 pub mod uids;
 
 use std::collections::HashMap;
-use std::io::Read;
 
 pub use pixels::packbits_encode;
 use pixels::Layout;
 use reader::{Encoding, PIXEL_DATA, Reader, Value};
 
-use crate::error::{Error, MAX_SIDE, MAX_VOXELS, Result};
+use crate::error::{Error, MAX_SIDE, MAX_VOXELS, Result, read_limited};
 
 /// One DICOM image file: its pixels (all frames, rescaled) and the attributes that place it.
 #[derive(Debug, Clone, PartialEq)]
@@ -97,16 +96,8 @@ pub fn parse(bytes: &[u8]) -> Result<DicomImage> {
 }
 
 fn inflate(deflated: &[u8]) -> Result<Vec<u8>> {
-    let mut out = Vec::new();
     let limit = (MAX_VOXELS * 4) as u64;
-    flate2::read::DeflateDecoder::new(deflated)
-        .take(limit + 1)
-        .read_to_end(&mut out)
-        .map_err(|e| Error::Gzip(format!("deflated DICOM data set: {e}")))?;
-    if out.len() as u64 > limit {
-        return Err(Error::TooLarge("the deflated data set expands past the size limit".into()));
-    }
-    Ok(out)
+    read_limited(flate2::read::DeflateDecoder::new(deflated), limit, "the deflated DICOM data set")
 }
 
 fn text(bytes: &[u8]) -> String {

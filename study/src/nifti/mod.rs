@@ -2,11 +2,11 @@
 
 mod header;
 
-use std::io::{Read, Write};
+use std::io::Write;
 
 pub use header::Header;
 
-use crate::error::{Error, MAX_SIDE, MAX_VOXELS, Result};
+use crate::error::{Error, MAX_SIDE, MAX_VOXELS, Result, read_limited};
 use crate::volume::{Affine, Origin, Reorient, Volume};
 
 pub fn is_gzip(bytes: &[u8]) -> bool {
@@ -25,15 +25,7 @@ fn gunzip(bytes: &[u8]) -> Result<Vec<u8>> {
         return Ok(bytes.to_vec());
     }
     let limit = (MAX_VOXELS * 8 + (1 << 20)) as u64;
-    let mut out = Vec::new();
-    flate2::read::MultiGzDecoder::new(bytes)
-        .take(limit + 1)
-        .read_to_end(&mut out)
-        .map_err(|e| Error::Gzip(format!("{e} (truncated or not gzip?)")))?;
-    if out.len() as u64 > limit {
-        return Err(Error::TooLarge("the volume expands past the size limit".into()));
-    }
-    Ok(out)
+    read_limited(flate2::read::MultiGzDecoder::new(bytes), limit, "the gzipped volume (truncated or not gzip?)")
 }
 
 /// Bytes per voxel of the data types read.
@@ -130,17 +122,7 @@ pub fn read(label: &str, bytes: &[u8]) -> Result<Volume> {
         Reorient::IDENTITY
     };
     let dims = reorient.display_dims(file);
-    let mut voxels = vec![0f32; count];
-    let mut i = 0;
-    for z in 0..dims[2] {
-        for y in 0..dims[1] {
-            for x in 0..dims[0] {
-                let [fx, fy, fz] = reorient.file_index([x, y, z], file);
-                voxels[i] = values[fx + file[0] * (fy + file[1] * fz)];
-                i += 1;
-            }
-        }
-    }
+    let voxels: Vec<f32> = reorient.file_offsets(file).map(|o| values[o]).collect();
     let affine = display_affine(&file_affine, &reorient, file);
     let length = |a: usize| (0..3).map(|r| affine[r][a].powi(2)).sum::<f64>().sqrt();
     Ok(Volume {
@@ -202,15 +184,8 @@ pub fn write_mask(volume: &Volume, mask: &[u8]) -> Result<Vec<u8>> {
         Origin::Nifti { header, reorient } => {
             let file = [1, 2, 3].map(|i| header.dim[i].max(1) as usize);
             let mut data = vec![0u8; n];
-            let mut i = 0;
-            for z in 0..volume.dims[2] {
-                for y in 0..volume.dims[1] {
-                    for x in 0..volume.dims[0] {
-                        let [fx, fy, fz] = reorient.file_index([x, y, z], file);
-                        data[fx + file[0] * (fy + file[1] * fz)] = u8::from(mask[i] != 0);
-                        i += 1;
-                    }
-                }
+            for (&m, o) in mask.iter().zip(reorient.file_offsets(file)) {
+                data[o] = u8::from(m != 0);
             }
             (header.for_mask(), data)
         }
