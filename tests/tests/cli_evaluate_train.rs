@@ -105,6 +105,17 @@ fn interrupted_training_resumes_with_no_lost_epoch() {
     args.extend(["--init-from", model.to_str().unwrap()]);
     let o = brainseg(&args);
     assert!(o.status.success(), "{}", text(&o.stderr));
+    // Fine-tuning at another input size is the same architecture (the U-Net is fully
+    // convolutional): how a low-resolution model is carried to full resolution.
+    let larger = dir.path().join("larger");
+    let mut args = train_args(d, larger.to_str().unwrap());
+    let size = args.iter().position(|a| *a == "--input-size").unwrap() + 1;
+    args[size] = "64";
+    args.extend(["--init-from", model.to_str().unwrap()]);
+    let o = brainseg(&args);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let o = brainseg(&["info", "--model", larger.join("model.bsm").to_str().unwrap()]);
+    assert!(text(&o.stdout).contains("\"input_size\": 64"), "{}", text(&o.stdout));
     let other = dir.path().join("other");
     let mut args = train_args(d, other.to_str().unwrap());
     let width = args.iter().position(|a| *a == "--base-channels").unwrap() + 1;

@@ -139,7 +139,10 @@ pub fn run(mut cfg: TrainConfig, opts: RunOptions) -> Result<()> {
             let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
             let (net, meta) = model_file::decode(&bytes, &train_device)
                 .with_context(|| format!("{}: cannot load the model", path.display()))?;
-            if meta.config != cfg.model {
+            // The U-Net is fully convolutional: the same weights run at any input size, so a
+            // model trained on small slices can be fine-tuned at full resolution.
+            let same_size = UNetConfig { input_size: cfg.model.input_size, ..meta.config.clone() };
+            if same_size != cfg.model {
                 bail!("{} was trained with another architecture ({:?})", path.display(), meta.config);
             }
             cfg.normalization = Some(meta.normalization);
