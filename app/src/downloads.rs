@@ -3,6 +3,7 @@
 
 use std::io::{Cursor, Write};
 
+use brainseg_study::file_stem;
 use image::{GrayImage, ImageFormat, RgbImage};
 use zip::write::SimpleFileOptions;
 
@@ -41,8 +42,7 @@ pub fn save_overlay(path: &str, overlay: &RgbImage) -> Result<(), String> {
 
 /// A study's mask volume as NIfTI (gzipped), on the input's grid and geometry.
 pub fn save_nifti(label: &str, bytes: &[u8]) -> Result<(), String> {
-    let stem: String = label.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect();
-    save_file(&format!("{}_mask.nii.gz", stem.trim_matches('_')), bytes, "application/gzip")
+    save_file(&format!("{}_mask.nii.gz", file_stem(label)), bytes, "application/gzip")
 }
 
 /// One zip of every mask, folders kept. Stored, not deflated: PNGs are compressed already.

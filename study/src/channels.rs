@@ -15,6 +15,19 @@ pub enum Role {
     Other,
 }
 
+/// A series label or input name as a safe file-name stem: ASCII letters, digits, `-` and `.`
+/// kept, anything else `_`, no leading or trailing `_`/`.` (so never `..`), "study" when nothing
+/// is left. The CLI's output folders and the page's downloads both use it, so one study gets
+/// the same name either way.
+pub fn file_stem(text: &str) -> String {
+    let s: String = text
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '_' })
+        .collect();
+    let s = s.trim_matches(|c| c == '_' || c == '.');
+    if s.is_empty() { "study".into() } else { s.to_string() }
+}
+
 /// Guesses a series' sequence from its description or file name (BraTS names included:
 /// `t1`, `t1ce`/`t1gd`, `flair`).
 pub fn role_of(label: &str) -> Role {
@@ -153,6 +166,14 @@ pub fn assemble(volumes: Vec<Volume>) -> Vec<Study> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn file_stems_are_safe() {
+        assert_eq!(file_stem("AX T2/FLAIR (series 5)"), "AX_T2_FLAIR__series_5");
+        assert_eq!(file_stem("flair.nii.gz"), "flair.nii.gz");
+        assert_eq!(file_stem("../.."), "study");
+        assert_eq!(file_stem("Ärger"), "rger");
+    }
 
     #[test]
     fn roles_from_descriptions_and_brats_names() {

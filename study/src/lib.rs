@@ -15,7 +15,7 @@ pub mod series;
 pub mod synth;
 pub mod volume;
 
-pub use channels::{Mode, Study};
+pub use channels::{Mode, Study, file_stem};
 pub use error::{Error, Result};
 pub use load::{Kind, Loaded, Loader, Problem, kind};
 pub use measure::Summary;

@@ -68,8 +68,7 @@ pub fn print_summary(s: &Summary) {
 pub fn tune_into(model: Option<&Path>, out: &PathBuf, samples: &[Sample], batch: usize, allow_tta: bool, device: &Device) -> Result<()> {
     let bytes = model_bytes(model)?;
     let (net, mut meta) = model_file::decode(&bytes, device)?;
-    let mut results = tune(&net, samples, meta.config.input_size as u32, &meta.normalization, batch, device)?;
-    results.retain(|r| allow_tta || !r.flip_tta);
+    let results = tune(&net, samples, meta.config.input_size as u32, &meta.normalization, batch, allow_tta, device)?;
     println!("tta  threshold  min_area  dice    precision recall  patient_dice slice_spec");
     for r in results.iter().take(10) {
         let s = &r.summary;

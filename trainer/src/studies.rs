@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use brainseg_core::Segmenter;
 use brainseg_core::postprocess::overlay;
 use brainseg_study::measure::{Summary, summarize};
-use brainseg_study::{Loader, Study, nifti};
+use brainseg_study::{Loader, Study, file_stem, nifti};
 use image::{GrayImage, RgbImage};
 use serde::Serialize;
 
@@ -54,7 +54,7 @@ pub fn run(seg: &Segmenter, groups: &[StudyFiles], out: &Path, write_overlay: bo
         }
         let mut used = Vec::new();
         for study in &loaded.studies {
-            let dir = unique(out.join(sanitize(&group.name)).join(sanitize(&study.label)), &mut used);
+            let dir = unique(out.join(file_stem(&group.name)).join(file_stem(&study.label)), &mut used);
             match segment_study(seg, study, &dir, write_overlay, batch) {
                 Ok(summary) => print(group, study, &summary, &dir, json)?,
                 Err(e) => {
@@ -133,15 +133,6 @@ pub fn summary_text(s: &Summary) -> String {
 }
 
 /// A file or folder name from free text (series descriptions may hold `/` or `*`).
-fn sanitize(text: &str) -> String {
-    let s: String = text
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '_' })
-        .collect();
-    let s = s.trim_matches(|c| c == '_' || c == '.').to_string();
-    if s.is_empty() { "study".into() } else { s }
-}
-
 fn unique(dir: PathBuf, used: &mut Vec<PathBuf>) -> PathBuf {
     let mut candidate = dir.clone();
     let mut n = 2;
@@ -158,9 +149,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn names_are_safe_and_unique() {
-        assert_eq!(sanitize("AX T2/FLAIR (series 5)"), "AX_T2_FLAIR__series_5");
-        assert_eq!(sanitize("../.."), "study");
+    fn names_are_unique() {
         let mut used = Vec::new();
         let a = unique(PathBuf::from("o/x"), &mut used);
         let b = unique(PathBuf::from("o/x"), &mut used);

@@ -65,14 +65,26 @@ pub struct Tuned {
     pub summary: Summary,
 }
 
-/// Grid-searches flip TTA, threshold and minimum region size for the best global Dice.
-pub fn tune(model: &UNet, samples: &[Sample], size: u32, norm: &Normalization, batch: usize, device: &Device) -> Result<Vec<Tuned>> {
-    let bar = ProgressBar::new(2 * samples.len() as u64);
+/// Grid-searches flip TTA (unless `allow_tta` is false), threshold and minimum region size for
+/// the best global Dice.
+pub fn tune(
+    model: &UNet,
+    samples: &[Sample],
+    size: u32,
+    norm: &Normalization,
+    batch: usize,
+    allow_tta: bool,
+    device: &Device,
+) -> Result<Vec<Tuned>> {
+    let passes: &[bool] = if allow_tta { &[false, true] } else { &[false] };
+    let bar = ProgressBar::new((passes.len() * samples.len()) as u64);
     let mut results = Vec::new();
-    for flip_tta in [false, true] {
+    for &flip_tta in passes {
         let probs = predict(model, samples, size, norm, batch, flip_tta, device, Some(&bar))?;
         for threshold in [0.3, 0.4, 0.5, 0.6, 0.7] {
-            for min_component_area in [0, 10, 25, 50, 100, 200] {
+            // Areas are pixels at the model's input size; 400 and 800 matter at 256x256, where
+            // the smallest plausible tumor covers four times the pixels it does at 128x128.
+            for min_component_area in [0, 10, 25, 50, 100, 200, 400, 800] {
                 let post = PostProcess { threshold, min_component_area };
                 let summary = score(samples, &probs, &post).summary();
                 results.push(Tuned { flip_tta, post, summary });

@@ -2,7 +2,7 @@
 //! slices with tumor, largest diameter, what the reader noticed, and the mask downloads.
 
 use brainseg_study::measure::{Summary, summarize};
-use brainseg_study::nifti;
+use brainseg_study::{file_stem, nifti};
 use leptos::prelude::*;
 
 use crate::downloads;
@@ -57,7 +57,7 @@ fn StudyPanel(study: StudyEntry) -> impl IntoView {
         let Some(masks) = masks_now() else { return };
         report(study.with_value(|st| {
             let named: Vec<_> = masks.into_iter().enumerate().map(|(k, m)| (format!("slice_{:03}.png", k + 1), m)).collect();
-            downloads::save_zip(&format!("{}_masks.zip", st.label.replace(['/', ' '], "_")), &named)
+            downloads::save_zip(&format!("{}_masks.zip", file_stem(&st.label)), &named)
         }));
     };
     let show_largest = move |_| {
