@@ -50,6 +50,12 @@ fn train_args<'a>(data: &'a str, run: &'a str) -> Vec<&'a str> {
     ]
 }
 
+/// Replaces the value after `flag` in `args`.
+fn set<'a>(args: &mut [&'a str], flag: &str, value: &'a str) {
+    let at = args.iter().position(|a| *a == flag).unwrap() + 1;
+    args[at] = value;
+}
+
 fn metrics(run: &std::path::Path) -> Vec<Vec<String>> {
     std::fs::read_to_string(run.join("metrics.csv"))
         .unwrap()
@@ -109,8 +115,7 @@ fn interrupted_training_resumes_with_no_lost_epoch() {
     // convolutional): how a low-resolution model is carried to full resolution.
     let larger = dir.path().join("larger");
     let mut args = train_args(d, larger.to_str().unwrap());
-    let size = args.iter().position(|a| *a == "--input-size").unwrap() + 1;
-    args[size] = "64";
+    set(&mut args, "--input-size", "64");
     args.extend(["--init-from", model.to_str().unwrap()]);
     let o = brainseg(&args);
     assert!(o.status.success(), "{}", text(&o.stderr));
@@ -118,8 +123,7 @@ fn interrupted_training_resumes_with_no_lost_epoch() {
     assert!(text(&o.stdout).contains("\"input_size\": 64"), "{}", text(&o.stdout));
     let other = dir.path().join("other");
     let mut args = train_args(d, other.to_str().unwrap());
-    let width = args.iter().position(|a| *a == "--base-channels").unwrap() + 1;
-    args[width] = "16";
+    set(&mut args, "--base-channels", "16");
     args.extend(["--init-from", model.to_str().unwrap()]);
     let o = brainseg(&args);
     assert!(!o.status.success() && text(&o.stderr).contains("another architecture"), "{}", text(&o.stderr));

@@ -132,7 +132,7 @@ pub fn summary_text(s: &Summary) -> String {
     format!("{amount} on {}/{} slices{diameter}", s.slices_with_tumor, s.slices)
 }
 
-/// A file or folder name from free text (series descriptions may hold `/` or `*`).
+/// `dir`, or `dir_2`, `dir_3`, ... when an earlier study of the same input already took it.
 fn unique(dir: PathBuf, used: &mut Vec<PathBuf>) -> PathBuf {
     let mut candidate = dir.clone();
     let mut n = 2;
