@@ -1,11 +1,11 @@
-//! Convolutions of the U-Net, computed two equivalent ways.
+//! Convolutions of the U-Net, and which code computes them.
 //!
-//! `Native` calls the backend's conv kernels (what GPUs and inference use). `Gemm` rewrites the
-//! same 3x3 convolution as im2col + one matrix product, and the 2x2 stride-2 transposed
-//! convolution as a matrix product + pixel shuffle. On Burn's `flex` CPU backend the native
-//! conv has no backward kernel of its own and the generic fallback is ~10x the forward cost;
-//! matmul, slice and concat all have fast backward passes, so `Gemm` trains several times
-//! faster there. The weights are the ordinary `Conv2d`/`ConvTranspose2d` parameters either way.
+//! On Burn's `flex` CPU backend the convolutions run on our own kernels (`crate::kernels`):
+//! `flex` has no convolution backward kernels and its generic fallback is many times the forward
+//! cost. Everywhere else (WebGPU, CUDA) they run on the backend's own kernels. `Gemm` rewrites
+//! the same convolutions as im2col + matrix products out of Burn tensor ops, for comparison in
+//! the benchmarks. The weights are the ordinary `Conv2d`/`ConvTranspose2d` parameters either way,
+//! so model files do not depend on the choice.
 
 use burn::nn::conv::{Conv2d, ConvTranspose2d};
 use burn::prelude::*;
@@ -14,11 +14,50 @@ use burn::tensor::ops::PadMode;
 /// Which implementation the convolution layers use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ConvImpl {
-    /// The backend's own convolution kernels.
+    /// Our CPU kernels where the device supports them (`flex`), else the backend's own.
     #[default]
+    Auto,
+    /// The backend's own convolution kernels.
     Native,
-    /// im2col + GEMM (fast backward on CPU backends without conv backward kernels).
+    /// im2col + GEMM out of Burn tensor ops.
     Gemm,
+}
+
+/// What actually computes a convolution on a device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Resolved {
+    Native,
+    Gemm,
+    #[cfg(feature = "cpu-kernels")]
+    Kernels,
+}
+
+impl ConvImpl {
+    fn resolve(self, device: &Device) -> Resolved {
+        match self {
+            ConvImpl::Native => Resolved::Native,
+            ConvImpl::Gemm => Resolved::Gemm,
+            #[cfg(feature = "cpu-kernels")]
+            ConvImpl::Auto if crate::kernels::supports(device) => Resolved::Kernels,
+            ConvImpl::Auto => {
+                let _ = device;
+                Resolved::Native
+            }
+        }
+    }
+
+    /// Whether tensors on `device` would run on our CPU kernels.
+    pub fn uses_cpu_kernels(self, device: &Device) -> bool {
+        #[cfg(feature = "cpu-kernels")]
+        {
+            self.resolve(device) == Resolved::Kernels
+        }
+        #[cfg(not(feature = "cpu-kernels"))]
+        {
+            let _ = device;
+            false
+        }
+    }
 }
 
 /// A 3x3, stride-1, padding-1, bias-free convolution.
@@ -26,9 +65,11 @@ pub enum ConvImpl {
 /// # Shapes
 /// - x: `[batch, c_in, h, w]` -> `[batch, c_out, h, w]`
 pub fn conv3x3(conv: &Conv2d, x: Tensor<4>, imp: ConvImpl) -> Tensor<4> {
-    match imp {
-        ConvImpl::Native => conv.forward(x),
-        ConvImpl::Gemm => {
+    let out = match imp.resolve(&x.device()) {
+        Resolved::Native => return conv.forward(x),
+        #[cfg(feature = "cpu-kernels")]
+        Resolved::Kernels => crate::kernels::conv3x3(x, conv.weight.val()),
+        Resolved::Gemm => {
             let [b, c_in, h, w] = x.dims();
             let weight = conv.weight.val();
             let c_out = weight.dims()[0];
@@ -43,37 +84,58 @@ pub fn conv3x3(conv: &Conv2d, x: Tensor<4>, imp: ConvImpl) -> Tensor<4> {
             let cols = Tensor::cat(cols, 1).reshape([b, 9 * c_in, h * w]);
             // [c_out, c_in, 3, 3] -> [c_out, 3, 3, c_in] matches the column order above.
             let kernel = weight.permute([0, 2, 3, 1]).reshape([1, c_out, 9 * c_in]);
-            let out = kernel.matmul(cols).reshape([b, c_out, h, w]);
-            match &conv.bias {
-                Some(bias) => out + bias.val().reshape([1, c_out, 1, 1]),
-                None => out,
-            }
+            kernel.matmul(cols).reshape([b, c_out, h, w])
         }
+    };
+    match &conv.bias {
+        Some(bias) => {
+            let c_out = bias.dims()[0];
+            out + bias.val().reshape([1, c_out, 1, 1])
+        }
+        None => out,
     }
 }
 
-/// A 2x2, stride-2 transposed convolution (doubles height and width).
+/// A 1x1 convolution (the head), as one matrix product except on the backend's own kernels.
+///
+/// # Shapes
+/// - x: `[batch, c_in, h, w]` -> `[batch, c_out, h, w]`
+pub fn conv1x1(conv: &Conv2d, x: Tensor<4>, imp: ConvImpl) -> Tensor<4> {
+    if imp.resolve(&x.device()) == Resolved::Native {
+        return conv.forward(x);
+    }
+    let [b, c_in, h, w] = x.dims();
+    let weight = conv.weight.val();
+    let c_out = weight.dims()[0];
+    let kernel = weight.reshape([1, c_out, c_in]);
+    let out = kernel.matmul(x.reshape([b, c_in, h * w])).reshape([b, c_out, h, w]);
+    match &conv.bias {
+        Some(bias) => out + bias.val().reshape([1, c_out, 1, 1]),
+        None => out,
+    }
+}
+
+/// A 2x2, stride-2 transposed convolution (doubles height and width). Our kernels' path is the
+/// `Gemm` one: a matrix product and a pixel shuffle, whose backward passes `flex` has.
 ///
 /// # Shapes
 /// - x: `[batch, c_in, h, w]` -> `[batch, c_out, 2h, 2w]`
 pub fn conv_transpose2x2(up: &ConvTranspose2d, x: Tensor<4>, imp: ConvImpl) -> Tensor<4> {
-    match imp {
-        ConvImpl::Native => up.forward(x),
-        ConvImpl::Gemm => {
-            let [b, c_in, h, w] = x.dims();
-            let weight = up.weight.val(); // [c_in, c_out, 2, 2]
-            let c_out = weight.dims()[1];
-            let kernel = weight.reshape([c_in, c_out * 4]).transpose().reshape([1, c_out * 4, c_in]);
-            let out = kernel.matmul(x.reshape([b, c_in, h * w])); // [b, c_out*4, h*w]
-            let out = out
-                .reshape([b, c_out, 2, 2, h, w])
-                .permute([0, 1, 4, 2, 5, 3]) // [b, c_out, h, 2, w, 2]
-                .reshape([b, c_out, 2 * h, 2 * w]);
-            match &up.bias {
-                Some(bias) => out + bias.val().reshape([1, c_out, 1, 1]),
-                None => out,
-            }
-        }
+    if imp.resolve(&x.device()) == Resolved::Native {
+        return up.forward(x);
+    }
+    let [b, c_in, h, w] = x.dims();
+    let weight = up.weight.val(); // [c_in, c_out, 2, 2]
+    let c_out = weight.dims()[1];
+    let kernel = weight.reshape([c_in, c_out * 4]).transpose().reshape([1, c_out * 4, c_in]);
+    let out = kernel.matmul(x.reshape([b, c_in, h * w])); // [b, c_out*4, h*w]
+    let out = out
+        .reshape([b, c_out, 2, 2, h, w])
+        .permute([0, 1, 4, 2, 5, 3]) // [b, c_out, h, 2, w, 2]
+        .reshape([b, c_out, 2 * h, 2 * w]);
+    match &up.bias {
+        Some(bias) => out + bias.val().reshape([1, c_out, 1, 1]),
+        None => out,
     }
 }
 

@@ -9,10 +9,13 @@ pub mod error;
 pub mod export;
 pub mod image_input;
 pub mod infer;
+#[cfg(feature = "cpu-kernels")]
+pub mod kernels;
 pub mod loss;
 pub mod metrics;
 pub mod model;
 pub mod model_file;
+pub mod norm;
 pub mod postprocess;
 pub mod preprocess;
 pub mod synthetic;

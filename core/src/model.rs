@@ -7,12 +7,12 @@ use burn::nn::PaddingConfig2d;
 use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
 use burn::nn::norm::{GroupNorm, GroupNormConfig};
 use burn::prelude::*;
-use burn::tensor::activation::relu;
 use burn::tensor::module::{interpolate, max_pool2d};
 use burn::tensor::ops::{InterpolateMode, InterpolateOptions, MaxPoolOptions};
 use serde::{Deserialize, Serialize};
 
-use crate::conv::{ConvImpl, conv3x3, conv_transpose2x2};
+use crate::conv::{ConvImpl, conv1x1, conv3x3, conv_transpose2x2};
+use crate::norm::group_norm_relu;
 
 /// How the decoder doubles the resolution.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -95,8 +95,8 @@ impl DoubleConv {
     /// # Shapes
     /// - input: `[batch, in, h, w]` -> `[batch, out, h, w]`
     fn forward(&self, x: Tensor<4>, imp: ConvImpl) -> Tensor<4> {
-        let x = relu(self.norm1.forward(conv3x3(&self.conv1, x, imp)));
-        relu(self.norm2.forward(conv3x3(&self.conv2, x, imp)))
+        let x = group_norm_relu(&self.norm1, conv3x3(&self.conv1, x, imp), imp);
+        group_norm_relu(&self.norm2, conv3x3(&self.conv2, x, imp), imp)
     }
 }
 
@@ -187,7 +187,7 @@ impl UNetConfig {
             decoder.push(block);
         }
         let head = Conv2dConfig::new([below, 1], [1, 1]).init(device);
-        UNet { encoder, bottleneck, decoder, head, conv_impl: ConvImpl::Native }
+        UNet { encoder, bottleneck, decoder, head, conv_impl: ConvImpl::Auto }
     }
 }
 
@@ -196,7 +196,8 @@ fn block_out(block: &UpBlock) -> usize {
 }
 
 impl UNet {
-    /// The same network computing its convolutions with `imp` (numerically equivalent).
+    /// The same network computing its convolutions with `imp` (numerically equivalent; the
+    /// default, [`ConvImpl::Auto`], picks the fastest for the device).
     pub fn with_conv_impl(mut self, imp: ConvImpl) -> Self {
         self.conv_impl = imp;
         self
@@ -232,7 +233,7 @@ impl UNet {
             };
             x = block.conv.forward(Tensor::cat(vec![skip, x], 1), imp);
         }
-        self.head.forward(x)
+        conv1x1(&self.head, x, imp)
     }
 }
 

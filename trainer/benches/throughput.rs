@@ -1,7 +1,7 @@
 //! Training and inference throughput at 256x256 for the compact and reference U-Nets.
 //!
 //! `cargo bench -p brainseg --bench throughput [-- --quick]` prints medians over repeated runs;
-//! `--config compact|reference`, `--conv gemm|native` and `--size N` narrow it, `--json` prints
+//! `--config compact|reference`, `--conv kernels|gemm|native` and `--size N` narrow it, `--json` prints
 //! one JSON object per row (what `scripts/bench.sh` reads). Not a test: figures depend on the
 //! machine.
 
@@ -14,6 +14,15 @@ use burn::module::Module;
 use burn::optim::{AdamWConfig, GradientsParams};
 use burn::prelude::*;
 use burn::tensor::Distribution;
+
+/// The name a row and `--conv` use: `Auto` is brainseg's own kernels on `flex`.
+fn conv_name(imp: ConvImpl) -> &'static str {
+    match imp {
+        ConvImpl::Auto => "kernels",
+        ConvImpl::Gemm => "gemm",
+        ConvImpl::Native => "native",
+    }
+}
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
@@ -87,7 +96,7 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let quick = args.iter().any(|a| a == "--quick");
     let json = args.iter().any(|a| a == "--json");
-    // `--config compact|reference` and `--conv gemm|native` narrow the table.
+    // `--config compact|reference` and `--conv kernels|gemm|native` narrow the table.
     let flag = |name: &str| args.windows(2).find(|w| w[0] == name).map(|w| w[1].to_ascii_lowercase());
     let (config_filter, conv_filter) = (flag("--config"), flag("--conv"));
     let size: Option<usize> = flag("--size").and_then(|s| s.parse().ok());
@@ -95,7 +104,7 @@ fn main() {
     if !json {
         let side = size.map_or("256x256".to_string(), |s| format!("{s}x{s}"));
         println!("backend flex, {side}, {} threads", std::thread::available_parallelism().map_or(1, |n| n.get()));
-        println!("{:<10} {:>10} {:<7} {:>16} {:>16} {:>16}", "config", "params", "conv", "train img/s b4", "infer ms/img b1", "infer ms/img b8");
+        println!("{:<10} {:>10} {:<7} {:>15} {:>15} {:>16} {:>16}", "config", "params", "conv", "train img/s b4", "train img/s b8", "infer ms/img b1", "infer ms/img b8");
     }
     for (name, preset) in [("compact", Preset::Compact), ("reference", Preset::Reference)] {
         if config_filter.as_ref().is_some_and(|c| c != name) {
@@ -106,22 +115,24 @@ fn main() {
             config.input_size = s;
         }
         let params = config.init(&Device::flex()).num_params();
-        for imp in [ConvImpl::Gemm, ConvImpl::Native] {
-            if conv_filter.as_ref().is_some_and(|c| *c != format!("{imp:?}").to_ascii_lowercase()) {
+        for imp in [ConvImpl::Auto, ConvImpl::Gemm, ConvImpl::Native] {
+            if conv_filter.as_ref().is_some_and(|c| c != conv_name(imp)) {
                 continue;
             }
             let train_reps = if preset == Preset::Reference && imp == ConvImpl::Native { 1 } else { train_reps };
             let train = train_images_per_second(&config, imp, 4, train_reps);
+            let train8 = train_images_per_second(&config, imp, 8, train_reps.div_ceil(2));
             let b1 = infer_ms_per_image(&config, imp, 1, infer_reps);
             let b8 = infer_ms_per_image(&config, imp, 8, infer_reps.div_ceil(3));
             if json {
                 let rss = peak_rss_mb().map_or("null".into(), |m| format!("{m:.0}"));
                 println!(
-                    "{{\"runtime\": \"brainseg flex ({imp:?} conv)\", \"config\": \"{name}\", \"size\": {}, \"infer_ms_b1\": {b1:.2}, \"infer_ms_b8\": {b8:.2}, \"train_img_s_b4\": {train:.3}, \"peak_rss_mb\": {rss}}}",
+                    "{{\"runtime\": \"brainseg flex ({} conv)\", \"config\": \"{name}\", \"size\": {}, \"infer_ms_b1\": {b1:.2}, \"infer_ms_b8\": {b8:.2}, \"train_img_s_b4\": {train:.3}, \"train_img_s_b8\": {train8:.3}, \"peak_rss_mb\": {rss}}}",
+                    conv_name(imp),
                     config.input_size
                 );
             } else {
-                println!("{name:<10} {params:>10} {:<7} {train:>16.3} {b1:>16.1} {b8:>16.1}", format!("{imp:?}"));
+                println!("{name:<10} {params:>10} {:<7} {train:>15.3} {train8:>15.3} {b1:>16.1} {b8:>16.1}", conv_name(imp));
             }
         }
     }

@@ -127,8 +127,8 @@ pub struct TrainArgs {
     /// Start from this model file's weights instead of random ones (same architecture).
     #[arg(long)]
     pub init_from: Option<PathBuf>,
-    /// Compute convolutions as im2col + GEMM while training (an experiment for CPU backends;
-    /// measured no faster on `flex` at 256x256).
+    /// Compute convolutions as im2col + GEMM out of Burn ops while training (for comparison;
+    /// by default `flex` runs brainseg's own CPU kernels, which are faster).
     #[arg(long, hide = true)]
     pub gemm_conv: bool,
     /// Stop after N steps as if killed (for testing --resume).
@@ -253,7 +253,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 backend: cli.backend,
                 resume: args.resume,
                 stop_after_steps: args.stop_after_steps,
-                conv_impl: if args.gemm_conv { ConvImpl::Gemm } else { ConvImpl::Native },
+                conv_impl: if args.gemm_conv { ConvImpl::Gemm } else { ConvImpl::Auto },
             };
             train::run(args.config(), opts)?;
         }

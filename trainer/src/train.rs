@@ -237,7 +237,7 @@ pub fn run(mut cfg: TrainConfig, opts: RunOptions) -> Result<()> {
         bar.finish();
         let seconds = seconds_before + started.elapsed().as_secs_f64();
         let train_loss = state.epoch_loss_sum / steps as f64;
-        let eval_model = model.valid().with_conv_impl(ConvImpl::Native);
+        let eval_model = model.valid().with_conv_impl(ConvImpl::Auto);
         let summary = validate(&eval_model, &val, size, &norm, cfg.batch_size, &device)?;
         let lr = learning_rate(&cfg, state.global_step.saturating_sub(1), total_steps);
         eprintln!(

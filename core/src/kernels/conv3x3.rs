@@ -1,0 +1,204 @@
+//! 3x3, stride-1, padding-1 convolution of f32 NCHW data: forward, input gradient and weight
+//! gradient, as im2col tiles and one matrix product per tile.
+//!
+//! A tile is a run of rows of one image; its column matrix (`c_in * 9` rows) is sized to stay in
+//! L2 and lives in a per-thread scratch buffer, so nothing is zero-filled per call. The input
+//! gradient is the forward kernel run on the output gradient with the weights flipped and
+//! transposed, which needs no col2im scatter (and so no write conflicts between threads). The
+//! weight gradient is `G x colᵀ` accumulated per thread, then summed.
+
+use super::gemm::{Mat, matmul};
+use super::parallel::{SharedMut, map_groups, threads, with_scratch};
+
+/// Shapes of one convolution: input `[batch, c_in, h, w]`, weights `[c_out, c_in, 3, 3]`,
+/// output `[batch, c_out, h, w]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dims {
+    pub batch: usize,
+    pub c_in: usize,
+    pub c_out: usize,
+    pub h: usize,
+    pub w: usize,
+}
+
+impl Dims {
+    fn plane(&self) -> usize {
+        self.h * self.w
+    }
+
+    fn k(&self) -> usize {
+        self.c_in * 9
+    }
+}
+
+/// Floats of one column tile: 1 MiB, about half of a core's L2 on the machines measured.
+const COL_BUDGET: usize = 1 << 18;
+
+#[derive(Debug, Clone, Copy)]
+struct Tile {
+    image: usize,
+    row0: usize,
+    rows: usize,
+}
+
+/// Tiles of whole rows, small enough for the column budget and numerous enough that every
+/// thread gets work (twice over, to even out the last tiles).
+fn tiles(d: &Dims, threads: usize) -> Vec<Tile> {
+    let budget_rows = (COL_BUDGET / (d.k() * d.w).max(1)).max(1);
+    let fair_rows = (d.batch * d.h).div_ceil(2 * threads).max(1);
+    let rows = budget_rows.min(fair_rows).min(d.h.max(1));
+    let mut out = Vec::with_capacity(d.batch * d.h.div_ceil(rows));
+    for image in 0..d.batch {
+        let mut row0 = 0;
+        while row0 < d.h {
+            let n = rows.min(d.h - row0);
+            out.push(Tile { image, row0, rows: n });
+            row0 += n;
+        }
+    }
+    out
+}
+
+/// Column matrix `[c * 9, rows * w]` of rows `row0..row0 + rows` of one image `[c, h, w]`:
+/// row `ci * 9 + ky * 3 + kx` holds the input shifted by `(ky - 1, kx - 1)`, zero outside.
+fn im2col(image: &[f32], c: usize, h: usize, w: usize, tile: Tile, col: &mut [f32]) {
+    let t = tile.rows * w;
+    for ci in 0..c {
+        let plane = &image[ci * h * w..(ci + 1) * h * w];
+        for ky in 0..3 {
+            for kx in 0..3 {
+                let dst = &mut col[(ci * 9 + ky * 3 + kx) * t..][..t];
+                for r in 0..tile.rows {
+                    let d = &mut dst[r * w..(r + 1) * w];
+                    let sy = (tile.row0 + r + ky).wrapping_sub(1);
+                    if sy >= h {
+                        d.fill(0.0);
+                        continue;
+                    }
+                    let s = &plane[sy * w..(sy + 1) * w];
+                    match kx {
+                        0 => {
+                            d[0] = 0.0;
+                            d[1..].copy_from_slice(&s[..w - 1]);
+                        }
+                        1 => d.copy_from_slice(s),
+                        _ => {
+                            d[..w - 1].copy_from_slice(&s[1..]);
+                            d[w - 1] = 0.0;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn check(d: &Dims, x: &[f32], x_channels: usize, weight_len: usize, weight: &[f32]) {
+    assert_eq!(x.len(), d.batch * x_channels * d.plane(), "conv3x3: input size");
+    assert_eq!(weight.len(), weight_len, "conv3x3: weight size");
+}
+
+/// `y = conv3x3(x, weight)`.
+pub fn forward(x: &[f32], weight: &[f32], d: Dims) -> Vec<f32> {
+    check(&d, x, d.c_in, d.c_out * d.k(), weight);
+    let (k, plane) = (d.k(), d.plane());
+    let mut out = vec![0.0f32; d.batch * d.c_out * plane];
+    if out.is_empty() {
+        return out;
+    }
+    let threads = threads();
+    let tiles = tiles(&d, threads);
+    let split = tiles.len() < threads;
+    let max_cols = tiles.iter().map(|t| t.rows * d.w).max().unwrap_or(0);
+    let dst = SharedMut(out.as_mut_ptr());
+    map_groups(tiles.len(), threads, |range| {
+        let dst = dst;
+        with_scratch(k * max_cols, |col| {
+            for tile in &tiles[range] {
+                let t = tile.rows * d.w;
+                let image = &x[tile.image * d.c_in * plane..][..d.c_in * plane];
+                im2col(image, d.c_in, d.h, d.w, *tile, col);
+                let offset = tile.image * d.c_out * plane + tile.row0 * d.w;
+                // SAFETY: this tile's output columns are written by this call only; `col` and
+                // `weight` cover k x t and c_out x k elements.
+                unsafe {
+                    matmul(
+                        d.c_out,
+                        t,
+                        k,
+                        dst.0.add(offset),
+                        plane,
+                        false,
+                        Mat::rows(weight.as_ptr(), k),
+                        Mat::rows(col.as_ptr(), t),
+                        split,
+                    )
+                }
+            }
+        })
+    });
+    out
+}
+
+/// Gradient with respect to the input, from the output gradient `grad` `[batch, c_out, h, w]`.
+pub fn input_grad(grad: &[f32], weight: &[f32], d: Dims) -> Vec<f32> {
+    check(&d, grad, d.c_out, d.c_out * d.k(), weight);
+    // dx[ci, y, x] = sum over co, ky, kx of g[co, y + 1 - ky, x + 1 - kx] * w[co, ci, ky, kx]:
+    // a forward convolution of g with w'[ci, co, a, b] = w[co, ci, 2 - a, 2 - b].
+    let mut flipped = vec![0.0f32; weight.len()];
+    for co in 0..d.c_out {
+        for ci in 0..d.c_in {
+            for a in 0..9 {
+                flipped[(ci * d.c_out + co) * 9 + a] = weight[(co * d.c_in + ci) * 9 + 8 - a];
+            }
+        }
+    }
+    forward(grad, &flipped, Dims { c_in: d.c_out, c_out: d.c_in, ..d })
+}
+
+/// Gradient with respect to the weights `[c_out, c_in, 3, 3]`.
+pub fn weight_grad(x: &[f32], grad: &[f32], d: Dims) -> Vec<f32> {
+    check(&d, x, d.c_in, 0, &[]);
+    assert_eq!(grad.len(), d.batch * d.c_out * d.plane(), "conv3x3: gradient size");
+    let (k, plane) = (d.k(), d.plane());
+    if plane == 0 {
+        return vec![0.0; d.c_out * k];
+    }
+    let threads = threads();
+    let tiles = tiles(&d, threads);
+    let split = tiles.len() < threads;
+    let max_cols = tiles.iter().map(|t| t.rows * d.w).max().unwrap_or(0);
+    let partials = map_groups(tiles.len(), threads, |range| {
+        let mut dw = vec![0.0f32; d.c_out * k];
+        with_scratch(k * max_cols, |col| {
+            for tile in &tiles[range] {
+                let t = tile.rows * d.w;
+                let image = &x[tile.image * d.c_in * plane..][..d.c_in * plane];
+                im2col(image, d.c_in, d.h, d.w, *tile, col);
+                let g = &grad[tile.image * d.c_out * plane + tile.row0 * d.w..];
+                // SAFETY: `dw` is this group's own; `g` rows are `plane` apart and hold t
+                // columns each; `col` holds k x t elements.
+                unsafe {
+                    matmul(
+                        d.c_out,
+                        k,
+                        t,
+                        dw.as_mut_ptr(),
+                        k,
+                        true,
+                        Mat { ptr: g.as_ptr(), row_stride: plane as isize, col_stride: 1 },
+                        Mat::transposed(col.as_ptr(), t),
+                        split,
+                    )
+                }
+            }
+        });
+        dw
+    });
+    let mut partials = partials.into_iter();
+    let mut total = partials.next().unwrap_or_else(|| vec![0.0; d.c_out * k]);
+    for p in partials {
+        total.iter_mut().zip(&p).for_each(|(a, b)| *a += b);
+    }
+    total
+}

@@ -1,0 +1,71 @@
+//! [`CpuKernels`] for `Flex`: f32 tensors go to our kernels; other float types (f16, bf16) to
+//! Burn's own convolution, so every dtype stays correct.
+
+use burn::backend::flex::{FlexTensor, Layout};
+use burn::backend::ops::{ConvOptions, ModuleOps};
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{Bytes, DType, Flex};
+use burn::tensor::Shape;
+
+use super::CpuKernels;
+use super::conv3x3::{self, Dims};
+use super::group_norm;
+
+impl CpuKernels for Flex {
+    fn conv3x3(x: FloatTensor<Self>, weight: FloatTensor<Self>) -> FloatTensor<Self> {
+        if x.dtype() != DType::F32 || weight.dtype() != DType::F32 {
+            let options = ConvOptions::new([1, 1], [1, 1], [1, 1], 1);
+            return <Flex as ModuleOps<Flex>>::conv2d(x, weight, None, options);
+        }
+        let d = dims(&x, &weight);
+        let y = conv3x3::forward(&f32s(&x), &f32s(&weight), d);
+        tensor(y, [d.batch, d.c_out, d.h, d.w])
+    }
+
+    fn group_norm_relu(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        groups: usize,
+        epsilon: f64,
+    ) -> FloatTensor<Self> {
+        let shape = x.layout().shape().clone();
+        let d = norm_dims(&x, groups);
+        let (y, _) = group_norm::forward(&f32s(&x), &f32s(&gamma), &f32s(&beta), epsilon as f32, d);
+        FlexTensor::new(Bytes::from_elems(y), Layout::contiguous(shape), DType::F32)
+    }
+}
+
+/// GroupNorm's shapes from its input.
+pub(super) fn norm_dims(x: &FlexTensor, groups: usize) -> group_norm::Dims {
+    let s = x.layout().shape();
+    assert!(s.num_dims() >= 3, "group_norm_relu: input {s:?}");
+    assert_eq!(x.dtype(), DType::F32, "group_norm_relu: f32 input expected");
+    group_norm::Dims { batch: s[0], channels: s[1], plane: s.num_elements() / (s[0] * s[1]).max(1), groups }
+}
+
+/// The convolution's shapes from its operands.
+pub(super) fn dims(x: &FlexTensor, weight: &FlexTensor) -> Dims {
+    let xs = x.layout().shape();
+    let ws = weight.layout().shape();
+    assert!(xs.num_dims() == 4 && ws.num_dims() == 4, "conv3x3: 4D operands expected");
+    assert!(ws[1] == xs[1] && ws[2] == 3 && ws[3] == 3, "conv3x3: weight {ws:?} for input {xs:?}");
+    Dims { batch: xs[0], c_in: xs[1], c_out: ws[0], h: xs[2], w: xs[3] }
+}
+
+/// The tensor's elements in row-major order (a copy only when the layout is not plain).
+pub(super) fn f32s(t: &FlexTensor) -> std::borrow::Cow<'_, [f32]> {
+    let layout = t.layout();
+    if layout.is_contiguous() {
+        let start = layout.start_offset();
+        let storage: &[f32] = t.storage();
+        std::borrow::Cow::Borrowed(&storage[start..start + layout.num_elements()])
+    } else {
+        std::borrow::Cow::Owned(t.to_contiguous().storage::<f32>()[..layout.num_elements()].to_vec())
+    }
+}
+
+/// A contiguous f32 tensor of `shape` holding `data`.
+pub(super) fn tensor<const D: usize>(data: Vec<f32>, shape: [usize; D]) -> FlexTensor {
+    FlexTensor::new(Bytes::from_elems(data), Layout::contiguous(Shape::from(shape)), DType::F32)
+}

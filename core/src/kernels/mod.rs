@@ -1,0 +1,74 @@
+//! Our own CPU kernels for Burn's `flex` backend, through Burn's backend-extension mechanism.
+//!
+//! `flex` has convolution forward kernels but no backward ones (burn 0.22.1), and its generic
+//! fallback computes the weight gradient as a convolution whose kernel is the whole output
+//! gradient: training ran at a fifth of PyTorch's speed. These kernels (forward, input and
+//! weight gradients; `conv3x3.rs`) replace that on `flex` only: [`supports`] says where, and
+//! `crate::conv` falls back to Burn's own ops everywhere else (WebGPU, CUDA). Weights and model
+//! files are the ordinary `Conv2d` parameters either way.
+
+mod conv3x3;
+mod flex;
+mod gemm;
+mod group_norm;
+mod parallel;
+#[cfg(feature = "cpu-kernels-train")]
+mod train;
+
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{Backend, Dispatch, backend_extension};
+use burn::prelude::*;
+
+pub use conv3x3::Dims;
+
+/// The operations the kernels provide, for every backend that implements them.
+#[backend_extension(Flex, Autodiff: cfg(feature = "cpu-kernels-train"))]
+pub trait CpuKernels: Backend {
+    /// 3x3, stride-1, padding-1 convolution without bias.
+    /// `x`: `[batch, c_in, h, w]`, `weight`: `[c_out, c_in, 3, 3]` -> `[batch, c_out, h, w]`.
+    fn conv3x3(x: FloatTensor<Self>, weight: FloatTensor<Self>) -> FloatTensor<Self>;
+
+    /// GroupNorm (affine) followed by ReLU. `x`: `[batch, channels, h, w]`, `gamma`, `beta`:
+    /// `[channels]`; `groups` divides `channels`.
+    fn group_norm_relu(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        groups: usize,
+        epsilon: f64,
+    ) -> FloatTensor<Self>;
+}
+
+/// Whether tensors on `device` run on these kernels (Burn's `flex` CPU backend, with or without
+/// autodiff; autodiff only where the `cpu-kernels-train` feature built the backward passes).
+pub fn supports(device: &Device) -> bool {
+    if device.is_autodiff() && !cfg!(feature = "cpu-kernels-train") {
+        return false;
+    }
+    device.clone().inner() == Device::flex()
+}
+
+/// [`CpuKernels::conv3x3`] on tensors; call only where [`supports`] holds for their device.
+///
+/// # Shapes
+/// - x: `[batch, c_in, h, w]`, weight: `[c_out, c_in, 3, 3]` -> `[batch, c_out, h, w]`
+pub fn conv3x3(x: Tensor<4>, weight: Tensor<4>) -> Tensor<4> {
+    Tensor::from_dispatch(<Dispatch as CpuKernels>::conv3x3(x.into_dispatch(), weight.into_dispatch()))
+}
+
+/// [`CpuKernels::group_norm_relu`] on tensors; call only where [`supports`] holds.
+///
+/// # Shapes
+/// - x: `[batch, channels, h, w]`, gamma and beta: `[channels]` -> `[batch, channels, h, w]`
+pub fn group_norm_relu(x: Tensor<4>, gamma: Tensor<1>, beta: Tensor<1>, groups: usize, epsilon: f64) -> Tensor<4> {
+    Tensor::from_dispatch(<Dispatch as CpuKernels>::group_norm_relu(
+        x.into_dispatch(),
+        gamma.into_dispatch(),
+        beta.into_dispatch(),
+        groups,
+        epsilon,
+    ))
+}
+
+#[cfg(all(test, feature = "cpu-kernels-train"))]
+mod tests;

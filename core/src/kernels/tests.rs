@@ -1,0 +1,133 @@
+//! The kernels against Burn's own convolution: forward and both gradients, on shapes with odd
+//! sides, one and three input channels, batch 1 and 5, and widths from 8 to 256.
+
+use burn::prelude::*;
+use burn::tensor::Distribution;
+use burn::tensor::module::conv2d;
+use burn::tensor::ops::ConvOptions;
+
+use super::{conv3x3, supports};
+
+/// (batch, c_in, c_out, h, w)
+const SHAPES: [(usize, usize, usize, usize, usize); 7] = [
+    (1, 1, 8, 7, 9),
+    (5, 3, 16, 13, 11),
+    (1, 3, 8, 1, 5),
+    (2, 8, 8, 6, 1),
+    (1, 16, 32, 17, 19),
+    (5, 32, 64, 5, 7),
+    (1, 256, 128, 4, 3),
+];
+
+fn reference(x: Tensor<4>, weight: Tensor<4>) -> Tensor<4> {
+    conv2d(x, weight, None, ConvOptions::new([1, 1], [1, 1], [1, 1], 1))
+}
+
+/// max |a - b| relative to max |b|.
+fn relative_error(a: Tensor<4>, b: Tensor<4>) -> f32 {
+    let scale = b.clone().abs().max().into_scalar::<f32>().max(1e-12);
+    (a - b).abs().max().into_scalar::<f32>() / scale
+}
+
+fn operands(shape: (usize, usize, usize, usize, usize), device: &Device) -> (Tensor<4>, Tensor<4>) {
+    let (b, ci, co, h, w) = shape;
+    let normal = Distribution::Normal(0.0, 1.0);
+    (Tensor::random([b, ci, h, w], normal, device), Tensor::random([co, ci, 3, 3], normal, device))
+}
+
+#[test]
+fn kernels_serve_flex_only() {
+    assert!(supports(&Device::flex()));
+    assert!(supports(&Device::flex().autodiff()));
+}
+
+#[test]
+fn forward_matches_burns_convolution() {
+    let device = Device::flex();
+    device.seed(3);
+    for shape in SHAPES {
+        let (x, weight) = operands(shape, &device);
+        let ours = conv3x3(x.clone(), weight.clone());
+        let theirs = reference(x, weight);
+        assert_eq!(ours.dims(), theirs.dims(), "{shape:?}");
+        let err = relative_error(ours, theirs);
+        assert!(err < 1e-4, "{shape:?}: relative error {err}");
+    }
+}
+
+#[test]
+fn non_contiguous_inputs_are_read_in_logical_order() {
+    let device = Device::flex();
+    device.seed(4);
+    // A transposed view: [2, 4, 9, 6] with strides of [2, 4, 6, 9].
+    let x = Tensor::<4>::random([2, 4, 6, 9], Distribution::Normal(0.0, 1.0), &device).swap_dims(2, 3);
+    let weight = Tensor::<4>::random([5, 4, 3, 3], Distribution::Normal(0.0, 1.0), &device);
+    let err = relative_error(conv3x3(x.clone(), weight.clone()), reference(x, weight));
+    assert!(err < 1e-4, "relative error {err}");
+}
+
+#[test]
+fn gradients_match_burns_convolution() {
+    let device = Device::flex().autodiff();
+    device.seed(5);
+    for shape in SHAPES {
+        let (x, weight) = operands(shape, &device);
+        let (b, _, co, h, w) = shape;
+        // A random cotangent, so every output element's gradient path is exercised.
+        let cotangent = Tensor::<4>::random([b, co, h, w], Distribution::Normal(0.0, 1.0), &device);
+        let grads_of = |f: fn(Tensor<4>, Tensor<4>) -> Tensor<4>| {
+            let x = x.clone().require_grad();
+            let weight = weight.clone().require_grad();
+            let grads = (f(x.clone(), weight.clone()) * cotangent.clone()).sum().backward();
+            (x.grad(&grads).expect("input gradient"), weight.grad(&grads).expect("weight gradient"))
+        };
+        let (dx, dw) = grads_of(conv3x3);
+        let (dx_ref, dw_ref) = grads_of(reference);
+        let (ex, ew) = (relative_error(dx, dx_ref), relative_error(dw, dw_ref));
+        assert!(ex < 1e-4 && ew < 1e-4, "{shape:?}: input grad {ex}, weight grad {ew}");
+    }
+}
+
+/// (batch, channels, h, w, groups)
+const NORM_SHAPES: [(usize, usize, usize, usize, usize); 4] =
+    [(1, 8, 7, 9, 8), (5, 16, 5, 3, 8), (2, 32, 9, 9, 4), (1, 256, 4, 4, 8)];
+
+#[test]
+fn group_norm_relu_matches_burns_layers() {
+    use burn::module::Param;
+    use burn::nn::norm::GroupNormConfig;
+    use burn::tensor::activation::relu;
+
+    let device = Device::flex().autodiff();
+    device.seed(6);
+    let normal = Distribution::Normal(0.0, 1.0);
+    for (b, c, h, w, groups) in NORM_SHAPES {
+        let mut norm = GroupNormConfig::new(groups, c).init(&device);
+        norm.gamma = Some(Param::from_tensor(Tensor::random([c], normal, &device)));
+        norm.beta = Some(Param::from_tensor(Tensor::random([c], normal, &device)));
+        // An offset and scale per image, so the statistics are not those of N(0, 1).
+        let x = Tensor::<4>::random([b, c, h, w], normal, &device) * 3.0 + 1.5;
+        let cotangent = Tensor::<4>::random([b, c, h, w], normal, &device);
+        let (gamma, beta) = (norm.gamma.clone().unwrap(), norm.beta.clone().unwrap());
+        let run = |fused: bool| {
+            let x = x.clone().require_grad();
+            let y = if fused {
+                super::group_norm_relu(x.clone(), gamma.val(), beta.val(), groups, norm.epsilon)
+            } else {
+                relu(norm.forward(x.clone()))
+            };
+            let grads = (y.clone() * cotangent.clone()).sum().backward();
+            let g = |p: &Param<Tensor<1>>| p.grad(&grads).expect("affine gradient").reshape([1, 1, 1, c]);
+            (y, x.grad(&grads).expect("input gradient"), g(&gamma), g(&beta))
+        };
+        let (y, dx, dg, db) = run(true);
+        let (y_ref, dx_ref, dg_ref, db_ref) = run(false);
+        let errors = [
+            relative_error(y.inner(), y_ref.inner()),
+            relative_error(dx, dx_ref),
+            relative_error(dg, dg_ref),
+            relative_error(db, db_ref),
+        ];
+        assert!(errors.iter().all(|&e| e < 1e-4), "{:?}: y, dx, dgamma, dbeta errors {errors:?}", (b, c, h, w));
+    }
+}

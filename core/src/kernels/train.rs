@@ -1,0 +1,118 @@
+//! [`CpuKernels`] under autodiff: the forward runs the `flex` kernel and records a node whose
+//! backward computes both gradients with our kernels (Burn's generic fallback is what this
+//! module exists to avoid).
+
+use burn::backend::autodiff::NodeId;
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{Autodiff, DType, Flex, TensorMetadata};
+
+use super::CpuKernels;
+use super::flex::{dims, f32s, norm_dims, tensor};
+use super::group_norm::{self, Stats};
+use super::conv3x3;
+
+#[derive(Debug)]
+struct Conv3x3Backward;
+
+impl Backward<Flex, 2> for Conv3x3Backward {
+    type State = (NodeId, NodeId);
+
+    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, checkpointer: &mut Checkpointer) {
+        let [node_x, node_weight] = ops.parents;
+        let grad = grads.consume::<Flex>(&ops.node);
+        let (x_state, weight_state) = ops.state;
+        let x: FloatTensor<Flex> = checkpointer.retrieve_node_output(x_state);
+        let weight: FloatTensor<Flex> = checkpointer.retrieve_node_output(weight_state);
+        let d = dims(&x, &weight);
+        let g = f32s(&grad);
+        if let Some(node) = node_x {
+            let dx = conv3x3::input_grad(&g, &f32s(&weight), d);
+            grads.register::<Flex>(node.id, tensor(dx, [d.batch, d.c_in, d.h, d.w]));
+        }
+        if let Some(node) = node_weight {
+            let dw = conv3x3::weight_grad(&f32s(&x), &g, d);
+            grads.register::<Flex>(node.id, tensor(dw, [d.c_out, d.c_in, 3, 3]));
+        }
+    }
+}
+
+#[derive(Debug)]
+struct GroupNormReluBackward;
+
+impl Backward<Flex, 3> for GroupNormReluBackward {
+    /// Input, gamma, beta, the forward's statistics, groups.
+    type State = (NodeId, NodeId, NodeId, Stats, usize);
+
+    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, checkpointer: &mut Checkpointer) {
+        let [node_x, node_gamma, node_beta] = ops.parents;
+        let grad = grads.consume::<Flex>(&ops.node);
+        let (x_state, gamma_state, beta_state, stats, groups) = ops.state;
+        let x: FloatTensor<Flex> = checkpointer.retrieve_node_output(x_state);
+        let gamma: FloatTensor<Flex> = checkpointer.retrieve_node_output(gamma_state);
+        let beta: FloatTensor<Flex> = checkpointer.retrieve_node_output(beta_state);
+        let d = norm_dims(&x, groups);
+        let (dx, dgamma, dbeta) =
+            group_norm::backward(&f32s(&x), &f32s(&gamma), &f32s(&beta), &stats, &f32s(&grad), d);
+        if let Some(node) = node_x {
+            grads.register::<Flex>(node.id, tensor(dx, [d.batch, d.channels, d.plane]).reshape(x.layout().shape().clone()));
+        }
+        if let Some(node) = node_gamma {
+            grads.register::<Flex>(node.id, tensor(dgamma, [d.channels]));
+        }
+        if let Some(node) = node_beta {
+            grads.register::<Flex>(node.id, tensor(dbeta, [d.channels]));
+        }
+    }
+}
+
+impl<C: CheckpointStrategy> CpuKernels for Autodiff<Flex, C> {
+    fn conv3x3(x: FloatTensor<Self>, weight: FloatTensor<Self>) -> FloatTensor<Self> {
+        // The backward kernels are f32; other dtypes keep Burn's differentiable convolution.
+        if x.dtype() != DType::F32 || weight.dtype() != DType::F32 {
+            use burn::backend::ops::{ConvOptions, ModuleOps};
+            let options = ConvOptions::new([1, 1], [1, 1], [1, 1], 1);
+            return <Self as ModuleOps<Self>>::conv2d(x, weight, None, options);
+        }
+        match Conv3x3Backward.prepare::<C>([x.node(), weight.node()]).compute_bound().stateful() {
+            OpsKind::Tracked(mut prep) => {
+                let x_state = prep.checkpoint(&x);
+                let weight_state = prep.checkpoint(&weight);
+                let y = Flex::conv3x3(x.into_primitive(), weight.into_primitive());
+                prep.finish((x_state, weight_state), y)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(Flex::conv3x3(x.into_primitive(), weight.into_primitive())),
+        }
+    }
+
+    fn group_norm_relu(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        groups: usize,
+        epsilon: f64,
+    ) -> FloatTensor<Self> {
+        let prep = GroupNormReluBackward.prepare::<C>([x.node(), gamma.node(), beta.node()]);
+        match prep.compute_bound().stateful() {
+            OpsKind::Tracked(mut prep) => {
+                let states = (prep.checkpoint(&x), prep.checkpoint(&gamma), prep.checkpoint(&beta));
+                let (x, gamma, beta) = (x.into_primitive(), gamma.into_primitive(), beta.into_primitive());
+                let shape = x.layout().shape().clone();
+                let d = norm_dims(&x, groups);
+                let (y, stats) = group_norm::forward(&f32s(&x), &f32s(&gamma), &f32s(&beta), epsilon as f32, d);
+                let y = tensor(y, [d.batch, d.channels, d.plane]).reshape(shape);
+                prep.finish((states.0, states.1, states.2, stats, groups), y)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(Flex::group_norm_relu(
+                x.into_primitive(),
+                gamma.into_primitive(),
+                beta.into_primitive(),
+                groups,
+                epsilon,
+            )),
+        }
+    }
+}
