@@ -23,9 +23,10 @@ mkdir -p "$ART/cli"
 # features and compile Burn a second time).
 "$PHANTOM_BIN" "$ART/phantom.png" 256 7
 "$CLI" segment "$ART/phantom.png" --model dist/brainseg.bsm --output "$ART/cli"
-# A synthetic DICOM series and NIfTI volume; the page's study figures must match the CLI's.
+# A synthetic DICOM series, NIfTI volume and zipped JPEG Lossless series; the page's study
+# figures must match the CLI's.
 "$SCANS_BIN" "$ART/scans"
-"$CLI" segment "$ART/scans/dicom" "$ART/scans/flair.nii.gz" --json --model dist/brainseg.bsm \
+"$CLI" segment "$ART/scans/dicom" "$ART/scans/flair.nii.gz" "$ART/scans/compressed.zip" --json --model dist/brainseg.bsm \
   --output "$ART/cli-scans" > "$ART/cli-scans.jsonl"
 
 cd tests/e2e

@@ -15,7 +15,7 @@ pub enum Error {
     Truncated { what: &'static str, offset: usize },
     #[error("damaged DICOM: {0}")]
     Malformed(String),
-    #[error("compressed DICOM ({name}, transfer syntax {uid}) is not supported: re-export it uncompressed or RLE (e.g. `gdcmconv --raw` or `dcmdjpeg`)")]
+    #[error("compressed DICOM ({name}, transfer syntax {uid}) is not supported: re-export it uncompressed, RLE, JPEG, JPEG-LS or JPEG 2000 (e.g. `gdcmconv --raw`)")]
     CompressedSyntax { uid: String, name: &'static str },
     #[error("unknown DICOM transfer syntax {0}")]
     UnknownSyntax(String),
@@ -31,6 +31,10 @@ pub enum Error {
     UnsupportedNifti(String),
     #[error("cannot decompress: {0}")]
     Gzip(String),
+    #[error("damaged {codec} pixel data: {detail}")]
+    Codec { codec: &'static str, detail: String },
+    #[error("cannot open the zip: {0}")]
+    Zip(String),
 }
 
 pub type Result<T> = std::result::Result<T, Error>;

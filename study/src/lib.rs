@@ -1,6 +1,6 @@
 //! brainseg-study: real scans in, per-study results out.
 //!
-//! DICOM series and NIfTI volumes become [`Study`]s: axial slices in display orientation, 8-bit
+//! DICOM series and NIfTI volumes (as files or zipped) become [`Study`]s: axial slices in display orientation, 8-bit
 //! RGB in the model's channel order, with the geometry that turns a mask into millilitres
 //! ([`measure`]) and back into a NIfTI file aligned with the input ([`nifti::write_mask`]).
 //! Pure Rust without Burn: the same code runs in the CLI and the browser, and fuzzes quickly.
@@ -14,6 +14,7 @@ pub mod nifti;
 pub mod series;
 pub mod synth;
 pub mod volume;
+pub mod zip;
 
 pub use channels::{Mode, Study, file_stem};
 pub use error::{Error, Result};

@@ -1,6 +1,6 @@
 //! Files in, studies out: DICOM files are grouped into series and studies, NIfTI files by the
-//! folder they came from. A file that cannot be read becomes a [`Problem`] naming it; the rest
-//! of the study still loads.
+//! folder they came from, zip archives are opened in place and their entries read as files. A
+//! file that cannot be read becomes a [`Problem`] naming it; the rest of the study still loads.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -10,6 +10,7 @@ use crate::dicom::{self, DicomImage};
 use crate::nifti;
 use crate::series;
 use crate::volume::Volume;
+use crate::zip;
 
 /// A file (or slice) that was not used, and why.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,6 +29,8 @@ impl fmt::Display for Problem {
 pub enum Kind {
     Dicom,
     Nifti,
+    /// A zip archive of scans (a PACS or CD export), read in place.
+    Zip,
     /// Anything else (PNG slices go through the image path).
     Other,
 }
@@ -37,15 +40,17 @@ fn has_dicom_extension(name: &str) -> bool {
     [".dcm", ".dicom", ".ima"].iter().any(|e| lower.ends_with(e))
 }
 
-/// Whether the name alone says scan (NIfTI or DICOM extension); other names need [`kind`].
+/// Whether the name alone says scan (NIfTI, DICOM or zip extension); other names need [`kind`].
 pub fn has_scan_extension(name: &str) -> bool {
-    nifti::has_extension(name) || has_dicom_extension(name)
+    nifti::has_extension(name) || has_dicom_extension(name) || zip::is_zip(name, &[])
 }
 
 /// What a file is, from its name and first bytes (132 are enough).
 pub fn kind(name: &str, head: &[u8]) -> Kind {
     if nifti::has_extension(name) {
         Kind::Nifti
+    } else if zip::is_zip(name, head) {
+        Kind::Zip
     } else if has_dicom_extension(name) || dicom::sniff(head) {
         Kind::Dicom
     } else {
@@ -75,15 +80,44 @@ fn file_part(name: &str) -> &str {
     name.rsplit('/').next().unwrap_or(name)
 }
 
+/// A DICOMDIR only indexes the files beside it, which are read for themselves.
+fn is_dicomdir(name: &str) -> bool {
+    file_part(name).eq_ignore_ascii_case("DICOMDIR")
+}
+
 impl Loader {
-    /// Reads one DICOM or NIfTI file; a failure is kept as a problem for [`Loader::finish`].
+    /// Reads one DICOM or NIfTI file, or every scan in a zip; a failure is kept as a problem for
+    /// [`Loader::finish`].
     pub fn add(&mut self, name: &str, bytes: &[u8]) {
         let result = match kind(name, bytes) {
+            Kind::Zip => return self.add_zip(name, bytes),
+            _ if is_dicomdir(name) => Ok(()),
             Kind::Nifti => nifti::read(file_part(name), bytes).map(|v| self.nifti.entry(folder_of(name)).or_default().push(v)),
-            _ => dicom::parse(bytes).map(|image| self.dicom.push((name.to_string(), image))),
+            Kind::Dicom | Kind::Other => dicom::parse(bytes).map(|image| self.dicom.push((name.to_string(), image))),
         };
         if let Err(e) = result {
             self.problem(name, e.to_string());
+        }
+    }
+
+    /// Reads the scans in a zip, named `<zip>/<path inside>`, as a folder of them would be read:
+    /// files that are not scans are passed over, one entry at a time so its bytes can go.
+    fn add_zip(&mut self, name: &str, bytes: &[u8]) {
+        let entries = match zip::entries(bytes) {
+            Ok(entries) => entries,
+            Err(e) => return self.problem(name, e.to_string()),
+        };
+        for entry in entries {
+            let path = format!("{name}/{}", entry.name);
+            match entry.read(bytes) {
+                // A zip in a zip is how the classic zip bombs nest: not opened.
+                Ok(inner) if kind(&entry.name, &inner) == Kind::Zip => {
+                    self.problem(&path, "a zip inside a zip is not opened: unzip the outer one first".into());
+                }
+                Ok(inner) if kind(&entry.name, &inner) != Kind::Other => self.add(&path, &inner),
+                Ok(_) => {}
+                Err(e) => self.problem(&path, e.to_string()),
+            }
         }
     }
 

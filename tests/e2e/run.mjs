@@ -115,14 +115,18 @@ async function waitStudies(page, count) {
   );
 }
 
-/** A DICOM series (PACS-style names, out of order) and a NIfTI volume, both synthetic: study
- * panels appear, their figures match `brainseg segment` on the same files, the NIfTI downloads. */
+/** A DICOM series (PACS-style names, out of order), a NIfTI volume and a zipped JPEG Lossless
+ * series (CD-style folders, DICOMDIR), all synthetic: study panels appear, their figures match
+ * `brainseg segment` on the same files, the NIfTI downloads. */
 async function scans(page, failures, mode) {
   const start = Date.now();
   await page.setInputFiles('[data-testid=folder-input]', join(SCANS, 'dicom'));
   await waitStudies(page, 1);
   await page.setInputFiles('[data-testid=file-input]', join(SCANS, 'flair.nii.gz'));
-  const panels = await waitStudies(page, 2);
+  await waitStudies(page, 2);
+  await page.setInputFiles('[data-testid=file-input]', join(SCANS, 'compressed.zip'));
+  const panels = await waitStudies(page, 3);
+  failures.check(panels.some((p) => /JPEG/.test(p.label)), `no study panel for the zipped JPEG series: ${panels.map((p) => p.label)}`);
   const cli = readFileSync(CLI_SCANS, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
   for (const panel of panels) {
     const twin = cli.find((c) => c.study === panel.label);

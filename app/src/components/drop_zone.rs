@@ -14,7 +14,7 @@ use crate::state::use_state;
 
 /// Accepted by the file dialog; other files can still be dropped and get a message.
 const ACCEPT: &str =
-    ".png,.jpg,.jpeg,.tif,.tiff,.webp,image/png,image/jpeg,image/tiff,image/webp,.dcm,application/dicom,.nii,.gz";
+    ".png,.jpg,.jpeg,.tif,.tiff,.webp,image/png,image/jpeg,image/tiff,image/webp,.dcm,application/dicom,.nii,.gz,.zip,application/zip";
 
 #[component]
 pub fn DropZone() -> impl IntoView {
@@ -72,7 +72,7 @@ pub fn DropZone() -> impl IntoView {
         >
             <p>"Drop MRI slices, DICOM series, NIfTI volumes or a folder here"</p>
             <p class="hint">
-                "Slices: PNG, JPEG, TIFF 8/16-bit, WebP. DICOM: uncompressed, deflated or RLE. "
+                "Slices: PNG, JPEG, TIFF 8/16-bit, WebP. DICOM: uncompressed, deflated, RLE, JPEG, JPEG-LS, JPEG 2000, or a study's .zip. "
                 "NIfTI-1: .nii, .nii.gz."
             </p>
             <div class="buttons">

@@ -3,6 +3,8 @@
 //! A reader of our own rather than a general DICOM toolkit: brainseg needs ~20 attributes and
 //! the pixels, it must build for the browser, and a small reader is quick to fuzz.
 
+mod codecs;
+mod encapsulated;
 mod pixels;
 pub mod reader;
 pub mod uids;
@@ -12,6 +14,7 @@ use std::collections::HashMap;
 pub use pixels::packbits_encode;
 use pixels::Layout;
 use reader::{Encoding, PIXEL_DATA, Reader, Value};
+use uids::Pixels;
 
 use crate::error::{Error, MAX_SIDE, MAX_VOXELS, Result, read_limited};
 
@@ -92,7 +95,7 @@ pub fn parse(bytes: &[u8]) -> Result<DicomImage> {
             break;
         }
     }
-    decode(&fields, syntax_uid, syntax.encoding.big_endian(), syntax.rle)
+    decode(&fields, syntax_uid, syntax.encoding.big_endian(), syntax.pixels)
 }
 
 fn inflate(deflated: &[u8]) -> Result<Vec<u8>> {
@@ -145,7 +148,7 @@ impl Fields<'_> {
     }
 }
 
-fn decode(map: &HashMap<u32, Value>, transfer_syntax: String, big_endian: bool, rle: bool) -> Result<DicomImage> {
+fn decode(map: &HashMap<u32, Value>, transfer_syntax: String, big_endian: bool, codec: Pixels) -> Result<DicomImage> {
     let f = Fields { map, big_endian };
     let sop_class = f.text(0x0008_0016);
     let Some(pixel_data) = map.get(&PIXEL_DATA) else {
@@ -184,13 +187,27 @@ fn decode(map: &HashMap<u32, Value>, transfer_syntax: String, big_endian: bool, 
         slope: first(0x0028_1053).filter(|s| *s != 0.0).unwrap_or(1.0),
         intercept: first(0x0028_1052).unwrap_or(0.0),
     };
-    let pixels = match (pixel_data, rle) {
-        (Value::Bytes(b), false) => pixels::native(&layout, b)?,
-        (Value::Fragments(fr), true) => pixels::rle(&layout, fr)?,
-        (Value::Fragments(_), false) => {
+    let pixels = match (pixel_data, codec) {
+        (Value::Bytes(b), Pixels::Native) => pixels::native(&layout, b)?,
+        (Value::Encapsulated { .. }, Pixels::Native) => {
             return Err(Error::Malformed("encapsulated pixel data in an uncompressed transfer syntax".into()));
         }
-        _ => return Err(Error::Malformed("RLE transfer syntax without encapsulated pixel data".into())),
+        (Value::Encapsulated { offsets, fragments }, _) => {
+            let frames = encapsulated::frames(codec, offsets, fragments, frames)?;
+            if codec == Pixels::Rle {
+                pixels::rle(&layout, &frames)?
+            } else {
+                let mut samples = Vec::with_capacity(layout.samples_per_frame() * frames.len());
+                for frame in &frames {
+                    samples.extend(codecs::decode_frame(codec, frame, &layout)?);
+                }
+                pixels::stored(&layout, &samples)
+            }
+        }
+        _ => {
+            let name = codec.name();
+            return Err(Error::Malformed(format!("{name} transfer syntax without encapsulated pixel data")));
+        }
     };
     Ok(DicomImage {
         transfer_syntax,

@@ -1,5 +1,6 @@
-//! Pixel data to intensities: native (uncompressed) samples of 8/16/32 bits, signed or not, and
-//! RLE Lossless, with the modality rescale applied so every series lands on one scale.
+//! Pixel data to intensities: native (uncompressed) samples of 8/16/32 bits, signed or not, RLE
+//! Lossless, and the samples of decoded compressed frames, with the modality rescale applied so
+//! every series lands on one scale.
 
 use crate::error::{Error, Result};
 
@@ -50,6 +51,11 @@ impl Layout {
                 if self.big_endian { u32::from_be_bytes(b) } else { u32::from_le_bytes(b) }
             }
         };
+        self.value(value)
+    }
+
+    /// A stored sample (the low `bits stored` bits; the rest is ignored) as an intensity.
+    fn value(&self, value: u32) -> f64 {
         let stored = u32::from(self.bits_stored.clamp(1, 32));
         let mask = if stored == 32 { u32::MAX } else { (1u32 << stored) - 1 };
         let value = value & mask;
@@ -74,21 +80,21 @@ pub fn native(layout: &Layout, data: &[u8]) -> Result<Vec<f32>> {
     Ok(out)
 }
 
-/// RLE Lossless (PS3.5 annex G): one fragment per frame, one byte-plane segment per byte of a
-/// sample, most significant first.
-pub fn rle(layout: &Layout, fragments: &[&[u8]]) -> Result<Vec<f32>> {
-    if fragments.len() != layout.frames {
-        return Err(Error::Malformed(format!(
-            "RLE pixel data has {} fragments for {} frames",
-            fragments.len(),
-            layout.frames
-        )));
-    }
+/// Samples of decoded compressed frames, all frames one after the other.
+pub fn stored(layout: &Layout, samples: &[u16]) -> Vec<f32> {
+    let mut out: Vec<f32> = samples.iter().map(|&v| layout.value(u32::from(v)) as f32).collect();
+    invert_if_needed(layout, &mut out);
+    out
+}
+
+/// RLE Lossless (PS3.5 annex G): one byte-plane segment per byte of a sample, most significant
+/// first, in each frame.
+pub fn rle(layout: &Layout, frames: &[impl AsRef<[u8]>]) -> Result<Vec<f32>> {
     let width = layout.bytes_per_sample()?;
     let n = layout.samples_per_frame();
     let mut raw = Vec::with_capacity(n * width * layout.frames);
-    for fragment in fragments {
-        let planes = rle_planes(fragment, width, n)?;
+    for frame in frames {
+        let planes = rle_planes(frame.as_ref(), width, n)?;
         // Reassemble samples in the byte order `Layout::sample` reads (little endian).
         let start = raw.len();
         raw.resize(start + n * width, 0);

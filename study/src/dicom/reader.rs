@@ -30,8 +30,11 @@ const MAX_DEPTH: usize = 16;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value<'a> {
     Bytes(&'a [u8]),
-    /// Encapsulated pixel data: the fragments after the basic offset table.
-    Fragments(Vec<&'a [u8]>),
+    /// Encapsulated pixel data: the basic offset table (often empty) and the fragments after it.
+    Encapsulated {
+        offsets: &'a [u8],
+        fragments: Vec<&'a [u8]>,
+    },
     Sequence,
 }
 
@@ -124,7 +127,8 @@ impl<'a> Reader<'a> {
             return Ok(Element { tag, value });
         }
         if tag == PIXEL_DATA {
-            return Ok(Element { tag, value: Value::Fragments(self.fragments()?) });
+            let (offsets, fragments) = self.fragments()?;
+            return Ok(Element { tag, value: Value::Encapsulated { offsets, fragments } });
         }
         // An undefined-length UN is a sequence encoded implicit little endian (PS3.5 6.2.2).
         let saved = self.encoding;
@@ -169,7 +173,8 @@ impl<'a> Reader<'a> {
         probe.tag()
     }
 
-    fn fragments(&mut self) -> Result<Vec<&'a [u8]>> {
+    /// The basic offset table and the fragments of encapsulated pixel data.
+    fn fragments(&mut self) -> Result<(&'a [u8], Vec<&'a [u8]>)> {
         let mut items = Vec::new();
         loop {
             let tag = self.tag()?;
@@ -181,10 +186,11 @@ impl<'a> Reader<'a> {
             }
         }
         // The first item is the basic offset table, not pixels.
-        if !items.is_empty() {
-            items.remove(0);
+        if items.is_empty() {
+            return Err(Error::Malformed("encapsulated pixel data without its offset table item".into()));
         }
-        Ok(items)
+        let offsets = items.remove(0);
+        Ok((offsets, items))
     }
 }
 

@@ -1,10 +1,13 @@
 //! Synthetic scans made in code, for tests, fuzzing seeds and the browser end-to-end test: a
 //! phantom head with an ellipsoid "tumor" of known volume, written as DICOM series (every
-//! supported transfer syntax) or NIfTI. Never patient data.
+//! transfer syntax brainseg can also write: native, RLE, JPEG Lossless, JPEG-LS), NIfTI, or a zip
+//! of files. Never patient data.
+
+pub mod encode;
+pub mod zip;
 
 use std::io::Write;
 
-use crate::dicom::packbits_encode;
 use crate::volume::Affine;
 
 /// A phantom volume: FLAIR-like intensities, the true tumor mask and the voxel size.
@@ -66,7 +69,8 @@ pub fn phantom_volume(dims: [usize; 3], spacing: [f64; 3], seed: u64) -> Phantom
     PhantomVolume { dims, spacing, flair, truth }
 }
 
-/// The transfer syntaxes brainseg reads, for writing test files.
+/// The transfer syntaxes test files can be written in. The lossless ones are in [`Syntax::ALL`];
+/// other codestreams (JPEG baseline, JPEG 2000) go in through [`DicomWriter::encapsulated`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Syntax {
     ImplicitLe,
@@ -74,10 +78,28 @@ pub enum Syntax {
     ExplicitBe,
     Deflated,
     Rle,
+    /// JPEG Lossless, first-order prediction (process 14, selection value 1).
+    JpegLossless,
+    /// JPEG Lossless (process 14) with another predictor: selection value 7, (Ra + Rb) / 2.
+    JpegLosslessAverage,
+    JpegLs,
+    /// JPEG-LS near-lossless with NEAR = 2: every sample within 2 of the original.
+    JpegLsNear,
+    /// Any encapsulated syntax by UID, for codestreams made outside this module.
+    Encapsulated(&'static str),
 }
 
 impl Syntax {
-    pub const ALL: [Syntax; 5] = [Syntax::ImplicitLe, Syntax::ExplicitLe, Syntax::ExplicitBe, Syntax::Deflated, Syntax::Rle];
+    pub const ALL: [Syntax; 8] = [
+        Syntax::ImplicitLe,
+        Syntax::ExplicitLe,
+        Syntax::ExplicitBe,
+        Syntax::Deflated,
+        Syntax::Rle,
+        Syntax::JpegLossless,
+        Syntax::JpegLosslessAverage,
+        Syntax::JpegLs,
+    ];
 
     pub fn uid(self) -> &'static str {
         match self {
@@ -86,8 +108,46 @@ impl Syntax {
             Syntax::ExplicitBe => "1.2.840.10008.1.2.2",
             Syntax::Deflated => "1.2.840.10008.1.2.1.99",
             Syntax::Rle => "1.2.840.10008.1.2.5",
+            Syntax::JpegLossless => "1.2.840.10008.1.2.4.70",
+            Syntax::JpegLosslessAverage => "1.2.840.10008.1.2.4.57",
+            Syntax::JpegLs => "1.2.840.10008.1.2.4.80",
+            Syntax::JpegLsNear => "1.2.840.10008.1.2.4.81",
+            Syntax::Encapsulated(uid) => uid,
         }
     }
+
+    fn encapsulated(self) -> bool {
+        !matches!(self, Syntax::ImplicitLe | Syntax::ExplicitLe | Syntax::ExplicitBe | Syntax::Deflated)
+    }
+}
+
+/// The image pixel module of a test file: grayscale, `frames` frames of `rows x columns`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PixelSpec {
+    pub rows: usize,
+    pub columns: usize,
+    pub frames: usize,
+    pub bits_allocated: u16,
+    pub bits_stored: u16,
+    pub signed: bool,
+}
+
+impl PixelSpec {
+    /// One MR slice: 16 bits allocated, 12 stored, unsigned.
+    pub fn mr(rows: usize, columns: usize) -> Self {
+        PixelSpec { rows, columns, frames: 1, bits_allocated: 16, bits_stored: 12, signed: false }
+    }
+}
+
+/// How encapsulated frames are cut into fragments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fragments {
+    /// One fragment per frame and an empty offset table (the common case).
+    OnePerFrame,
+    /// Each frame cut into `pieces` fragments, with a basic offset table.
+    SplitWithOffsets(usize),
+    /// Each frame cut into `pieces` fragments, no offset table.
+    Split(usize),
 }
 
 pub const MR_IMAGE: &str = "1.2.840.10008.5.1.4.1.1.4";
@@ -113,8 +173,12 @@ impl DicomWriter {
 
     fn raw(out: &mut Vec<u8>, syntax: Syntax, tag: u32, vr: &[u8; 2], value: &[u8], undefined: bool) {
         let big = syntax == Syntax::ExplicitBe;
-        let u16b = |v: u16| if big { v.to_be_bytes() } else { v.to_le_bytes() };
-        let u32b = |v: u32| if big { v.to_be_bytes() } else { v.to_le_bytes() };
+        let u16b = |v: u16| {
+            if big { v.to_be_bytes() } else { v.to_le_bytes() }
+        };
+        let u32b = |v: u32| {
+            if big { v.to_be_bytes() } else { v.to_le_bytes() }
+        };
         out.extend(u16b((tag >> 16) as u16));
         out.extend(u16b(tag as u16));
         let length = if undefined { u32::MAX } else { value.len() as u32 };
@@ -150,44 +214,84 @@ impl DicomWriter {
 
     /// Pixel module for 16-bit unsigned samples (12 stored) and the pixel data itself.
     pub fn pixels(&mut self, rows: usize, columns: usize, samples: &[u16]) -> &mut Self {
-        self.us(0x0028_0002, 1).text(0x0028_0004, b"CS", "MONOCHROME2");
-        self.us(0x0028_0010, rows as u16).us(0x0028_0011, columns as u16);
-        self.us(0x0028_0100, 16).us(0x0028_0101, 12).us(0x0028_0102, 11).us(0x0028_0103, 0);
-        self.pixel_data(samples)
+        self.image(&PixelSpec::mr(rows, columns), samples)
     }
 
-    /// Only the pixel data element (for files with odd pixel modules).
-    pub fn pixel_data(&mut self, samples: &[u16]) -> &mut Self {
-        if self.syntax == Syntax::Rle {
-            let mut frame = Vec::new();
-            let planes: Vec<Vec<u8>> = [1usize, 0]
-                .iter()
-                .map(|&byte| {
-                    let mut s = packbits_encode(&samples.iter().map(|v| v.to_le_bytes()[byte]).collect::<Vec<_>>());
-                    if s.len() % 2 == 1 {
-                        s.push(0);
-                    }
-                    s
-                })
-                .collect();
-            let mut header = [0u32; 16];
-            header[0] = 2;
-            header[1] = 64;
-            header[2] = 64 + planes[0].len() as u32;
-            frame.extend(header.iter().flat_map(|v| v.to_le_bytes()));
-            frame.extend(planes.concat());
-            let mut value = Vec::new();
-            value.extend([0xFE, 0xFF, 0x00, 0xE0, 0, 0, 0, 0]);
-            value.extend([0xFE, 0xFF, 0x00, 0xE0]);
-            value.extend((frame.len() as u32).to_le_bytes());
-            value.extend(frame);
-            value.extend([0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0]);
-            Self::raw(&mut self.body, self.syntax, 0x7FE0_0010, b"OB", &value, true);
-        } else {
-            let big = self.big();
-            let bytes: Vec<u8> = samples.iter().flat_map(|v| if big { v.to_be_bytes() } else { v.to_le_bytes() }).collect();
-            Self::raw(&mut self.body, self.syntax, 0x7FE0_0010, b"OW", &bytes, false);
+    /// Pixel module and pixel data: `samples` are the stored bit patterns (two's complement within
+    /// `bits_stored` for signed data), all frames one after the other, encoded in the syntax.
+    pub fn image(&mut self, spec: &PixelSpec, samples: &[u16]) -> &mut Self {
+        self.us(0x0028_0002, 1).text(0x0028_0004, b"CS", "MONOCHROME2");
+        if spec.frames > 1 {
+            self.text(0x0028_0008, b"IS", &spec.frames.to_string());
         }
+        self.us(0x0028_0010, spec.rows as u16).us(0x0028_0011, spec.columns as u16);
+        self.us(0x0028_0100, spec.bits_allocated).us(0x0028_0101, spec.bits_stored);
+        self.us(0x0028_0102, spec.bits_stored - 1).us(0x0028_0103, u16::from(spec.signed));
+        if !self.syntax.encapsulated() {
+            let big = self.big();
+            let bytes: Vec<u8> = match spec.bits_allocated {
+                8 => samples.iter().map(|&v| v as u8).collect(),
+                _ => samples.iter().flat_map(|v| if big { v.to_be_bytes() } else { v.to_le_bytes() }).collect(),
+            };
+            let vr = if spec.bits_allocated == 8 { b"OB" } else { b"OW" };
+            Self::raw(&mut self.body, self.syntax, 0x7FE0_0010, vr, &bytes, false);
+            return self;
+        }
+        let (w, h, bits) = (spec.columns, spec.rows, spec.bits_stored as u8);
+        let frames: Vec<Vec<u8>> = samples
+            .chunks(w * h)
+            .map(|frame| match self.syntax {
+                Syntax::Rle => encode::rle_frame(frame, usize::from(spec.bits_allocated / 8)),
+                Syntax::JpegLossless => encode::jpeg_lossless(frame, w, h, bits, 1),
+                Syntax::JpegLosslessAverage => encode::jpeg_lossless(frame, w, h, bits, 7),
+                Syntax::JpegLs => encode::jpeg_ls(frame, w, h, bits, 0),
+                Syntax::JpegLsNear => encode::jpeg_ls(frame, w, h, bits, 2),
+                other => {
+                    panic!("{other:?} frames are made outside synth: use DicomWriter::encapsulated")
+                }
+            })
+            .collect();
+        self.encapsulated(&frames, Fragments::OnePerFrame)
+    }
+
+    /// Encapsulated pixel data from ready-made frames (any codec), cut into fragments as asked.
+    pub fn encapsulated(&mut self, frames: &[Vec<u8>], cut: Fragments) -> &mut Self {
+        let pieces = match cut {
+            Fragments::OnePerFrame => 1,
+            Fragments::SplitWithOffsets(n) | Fragments::Split(n) => n.max(1),
+        };
+        let mut items: Vec<Vec<u8>> = Vec::new();
+        let mut offsets = Vec::new();
+        let mut at = 0u32;
+        for frame in frames {
+            let mut frame = frame.clone();
+            // Every item has an even length.
+            if frame.len() % 2 == 1 {
+                frame.push(0);
+            }
+            offsets.extend(at.to_le_bytes());
+            let step = (frame.len() / pieces).max(2) & !1;
+            let mut rest = frame.as_slice();
+            for k in 0..pieces {
+                if rest.is_empty() {
+                    break;
+                }
+                let take = if k == pieces - 1 { rest.len() } else { step.min(rest.len()) };
+                let (piece, tail) = rest.split_at(take);
+                at += 8 + piece.len() as u32;
+                items.push(piece.to_vec());
+                rest = tail;
+            }
+        }
+        let table = if matches!(cut, Fragments::SplitWithOffsets(_)) { offsets } else { Vec::new() };
+        let mut value = Vec::new();
+        for item in std::iter::once(&table).chain(&items) {
+            value.extend([0xFE, 0xFF, 0x00, 0xE0]);
+            value.extend((item.len() as u32).to_le_bytes());
+            value.extend(item);
+        }
+        value.extend([0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0]);
+        Self::raw(&mut self.body, self.syntax, 0x7FE0_0010, b"OB", &value, true);
         self
     }
 
