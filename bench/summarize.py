@@ -9,10 +9,12 @@ groups = defaultdict(list)
 for r in rows:
     groups[(r["model"], r["runtime"].split(" (")[0].split(" ")[0], r["runtime"])].append(r)
 metrics = [("infer_ms_b1", "infer ms/img b1", False), ("infer_ms_b8", "infer ms/img b8", False),
-           ("train_img_s_b4", "train img/s b4", True), ("peak_rss_mb", "peak RSS MiB", None)]
+           ("train_img_s_b4", "train img/s b4", True), ("train_img_s_b8", "train img/s b8", True),
+           ("peak_rss_mb", "peak RSS MiB", None)]
 medians = {}
 for key, rs in groups.items():
-    medians[key] = {m: statistics.median(r[m] for r in rs if r.get(m) is not None) for m, _, _ in metrics}
+    medians[key] = {m: statistics.median([r[m] for r in rs if r.get(m) is not None] or [float("nan")])
+                    for m, _, _ in metrics}
     medians[key]["rounds"] = len(rs)
     medians[key]["size"] = rs[0]["size"]
 print(f"{'model':<10} {'runtime':<28} {'size':>4} " + " ".join(f"{label:>16}" for _, label, _ in metrics) + "  rounds")

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Side by side on this machine, same U-Net and same weights everywhere (exported by `brainseg
 # export`, checked on a probe input before timing):
-# - native: brainseg (Burn flex CPU backend) against PyTorch CPU, for the shipped model at its
+# - native: brainseg (Burn flex CPU backend with brainseg's own kernels) against PyTorch CPU, for the shipped model at its
 #   input size and the reference (~17M) configuration at 256x256;
 # - browser (headless Chromium): brainseg's page on CPU (wasm) and WebGPU against onnxruntime-web
 #   on WASM and WebGPU with an ONNX export of the shipped model (bench/browser/run.mjs).
@@ -24,7 +24,7 @@ for round in $(seq "$ROUNDS"); do
   echo "bench: round $round of $ROUNDS" >&2
   for spec in "compact $size shipped" "reference 256 reference"; do
     set -- $spec
-    cargo bench -q -p brainseg --bench throughput -- --quick --json --conv native --config "$1" --size "$2" \
+    cargo bench -q -p brainseg --bench throughput -- --quick --json --conv kernels --config "$1" --size "$2" \
       | sed "s/^{/{\"model\": \"$3\", /" >> "$OUT/results.jsonl"
     "$PY" bench/torch_unet.py "$OUT/$3.safetensors" --rounds 3 \
       | sed "s/^{/{\"model\": \"$3\", /" >> "$OUT/results.jsonl"

@@ -128,3 +128,26 @@ fn interrupted_training_resumes_with_no_lost_epoch() {
     let o = brainseg(&args);
     assert!(!o.status.success() && text(&o.stderr).contains("another architecture"), "{}", text(&o.stderr));
 }
+
+#[test]
+fn a_deadline_stops_training_cleanly_and_resume_finishes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    synthetic_dataset(&data, 4, 6, 32, "webp");
+    let (d, run) = (data.to_str().unwrap(), dir.path().join("run"));
+    // A deadline already passed: one step, then a clean stop with a checkpoint and last.bsm.
+    let mut args = train_args(d, run.to_str().unwrap());
+    args.extend(["--max-minutes", "0"]);
+    let o = brainseg(&args);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("--max-minutes"), "{}", text(&o.stderr));
+    assert!(run.join("last.bsm").exists(), "the current weights are written");
+    assert!(!run.join("metrics.csv").exists(), "no epoch finished");
+    let o = brainseg(&["info", "--model", run.join("last.bsm").to_str().unwrap()]);
+    assert!(o.status.success() && text(&o.stdout).contains("not validated"), "{}", text(&o.stdout));
+    let mut args = train_args(d, run.to_str().unwrap());
+    args.push("--resume");
+    let o = brainseg(&args);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_eq!(metrics(&run).len(), 2, "both epochs once");
+}

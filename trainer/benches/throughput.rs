@@ -7,6 +7,10 @@
 
 use std::time::Instant;
 
+// The allocator the `brainseg` binary uses, so the figures are the CLI's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use brainseg_core::conv::ConvImpl;
 use brainseg_core::loss::segmentation_loss;
 use brainseg_core::{Preset, UNetConfig};

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
 use brainseg_core::conv::ConvImpl;
@@ -131,6 +132,10 @@ pub struct TrainArgs {
     /// by default `flex` runs brainseg's own CPU kernels, which are faster).
     #[arg(long, hide = true)]
     pub gemm_conv: bool,
+    /// Stop cleanly after this many minutes of this invocation: checkpoint, write the current
+    /// weights to <run-dir>/last.bsm (unvalidated) and exit 0; `--resume` carries on.
+    #[arg(long)]
+    pub max_minutes: Option<f64>,
     /// Stop after N steps as if killed (for testing --resume).
     #[arg(long, hide = true)]
     pub stop_after_steps: Option<usize>,
@@ -253,6 +258,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 backend: cli.backend,
                 resume: args.resume,
                 stop_after_steps: args.stop_after_steps,
+                deadline: args.max_minutes.map(|m| Instant::now() + Duration::from_secs_f64(m.max(0.0) * 60.0)),
                 conv_impl: if args.gemm_conv { ConvImpl::Gemm } else { ConvImpl::Auto },
             };
             train::run(args.config(), opts)?;

@@ -90,6 +90,8 @@ pub struct RunOptions {
     pub resume: bool,
     /// Stop (as if killed) after this many optimiser steps of this invocation; for tests.
     pub stop_after_steps: Option<usize>,
+    /// Stop cleanly once this moment has passed (checkpoint and `last.bsm`).
+    pub deadline: Option<Instant>,
     /// How convolutions are computed while training (same weights either way).
     pub conv_impl: ConvImpl,
 }
@@ -225,12 +227,25 @@ pub fn run(mut cfg: TrainConfig, opts: RunOptions) -> Result<()> {
                 eprintln!("epoch {}/{} step {}/{steps}: {}", state.epoch + 1, cfg.epochs, state.step_in_epoch, bar.message());
             }
             let stop = opts.stop_after_steps.is_some_and(|n| steps_this_call >= n);
-            if state.step_in_epoch % cfg.checkpoint_every.max(1) == 0 || stop {
+            let deadline = opts.deadline.is_some_and(|d| Instant::now() >= d);
+            if state.step_in_epoch % cfg.checkpoint_every.max(1) == 0 || stop || deadline {
                 state.epoch_seconds = seconds_before + started.elapsed().as_secs_f64();
                 checkpoint(&run, &model, &optim, &state)?;
             }
             if stop {
                 bar.abandon_with_message("stopped early (--stop-after-steps)");
+                return Ok(());
+            }
+            if deadline {
+                let mut meta = ModelMeta::new(cfg.model.clone(), norm);
+                meta.provenance.notes = format!(
+                    "brainseg train, seed {}, run {}: stopped at --max-minutes in epoch {} step {}, not validated",
+                    cfg.seed, run.root.display(), state.epoch + 1, state.step_in_epoch
+                );
+                let bytes = model_file::encode(model.valid(), meta, cfg.half)?;
+                write_atomic(&run.path("last.bsm"), &bytes)?;
+                bar.abandon_with_message("stopped at --max-minutes; --resume continues");
+                eprintln!("stopped at the --max-minutes deadline: checkpoint and {} written", run.path("last.bsm").display());
                 return Ok(());
             }
         }

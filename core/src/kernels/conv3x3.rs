@@ -126,8 +126,7 @@ pub fn forward(x: &[f32], weight: &[f32], d: Dims) -> Vec<f32> {
                         d.c_out,
                         t,
                         k,
-                        dst.0.add(offset),
-                        plane,
+                        Mat { ptr: dst.0.add(offset), row_stride: plane as isize, col_stride: 1 },
                         false,
                         Mat::rows(weight.as_ptr(), k),
                         Mat::rows(col.as_ptr(), t),
@@ -168,8 +167,10 @@ pub fn weight_grad(x: &[f32], grad: &[f32], d: Dims) -> Vec<f32> {
     let tiles = tiles(&d, threads);
     let split = tiles.len() < threads;
     let max_cols = tiles.iter().map(|t| t.rows * d.w).max().unwrap_or(0);
+    // Each group sums dWᵀ [k, c_out]: a column-major destination is the layout the GEMM computes
+    // in without transposing the problem, which would make it pack the column tile across its rows.
     let partials = map_groups(tiles.len(), threads, |range| {
-        let mut dw = vec![0.0f32; d.c_out * k];
+        let mut dwt = vec![0.0f32; d.c_out * k];
         with_scratch(k * max_cols, |col| {
             for tile in &tiles[range] {
                 let t = tile.rows * d.w;
@@ -183,8 +184,7 @@ pub fn weight_grad(x: &[f32], grad: &[f32], d: Dims) -> Vec<f32> {
                         d.c_out,
                         k,
                         t,
-                        dw.as_mut_ptr(),
-                        k,
+                        Mat { ptr: dwt.as_mut_ptr(), row_stride: 1, col_stride: d.c_out as isize },
                         true,
                         Mat { ptr: g.as_ptr(), row_stride: plane as isize, col_stride: 1 },
                         Mat::transposed(col.as_ptr(), t),
@@ -193,12 +193,18 @@ pub fn weight_grad(x: &[f32], grad: &[f32], d: Dims) -> Vec<f32> {
                 }
             }
         });
-        dw
+        dwt
     });
     let mut partials = partials.into_iter();
     let mut total = partials.next().unwrap_or_else(|| vec![0.0; d.c_out * k]);
     for p in partials {
         total.iter_mut().zip(&p).for_each(|(a, b)| *a += b);
     }
-    total
+    let mut dw = vec![0.0f32; d.c_out * k];
+    for (kk, row) in total.chunks_exact(d.c_out).enumerate() {
+        for (co, &v) in row.iter().enumerate() {
+            dw[co * k + kk] = v;
+        }
+    }
+    dw
 }

@@ -21,8 +21,8 @@ impl Mat {
 }
 
 /// `dst[m x n] (+)= lhs[m x k] * rhs[k x n]`; accumulates into `dst` when `accumulate`.
-/// `dst_row_stride` is the distance between rows of `dst` (its columns are contiguous).
-/// `split` lets the product use every thread (for calls not already run one per thread).
+/// `dst` is a [`Mat`] whose pointer may be written. `split` lets the product use every thread
+/// (for calls not already run one per thread).
 ///
 /// # Safety
 /// The pointers must cover the addressed elements, and no other thread may write them meanwhile.
@@ -31,8 +31,7 @@ pub unsafe fn matmul(
     m: usize,
     n: usize,
     k: usize,
-    dst: *mut f32,
-    dst_row_stride: usize,
+    dst: Mat,
     accumulate: bool,
     lhs: Mat,
     rhs: Mat,
@@ -54,9 +53,9 @@ pub unsafe fn matmul(
             m,
             n,
             k,
-            dst,
-            1,
-            dst_row_stride as isize,
+            dst.ptr as *mut f32,
+            dst.col_stride,
+            dst.row_stride,
             accumulate,
             lhs.ptr,
             lhs.col_stride,

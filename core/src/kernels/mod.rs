@@ -19,7 +19,24 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, Dispatch, backend_extension};
 use burn::prelude::*;
 
-pub use conv3x3::Dims;
+/// The kernels on plain f32 slices (NCHW), for benchmarks that time each one alone.
+pub mod raw {
+    pub use super::conv3x3::{Dims, forward as conv3x3_forward, input_grad as conv3x3_input_grad};
+    pub use super::conv3x3::weight_grad as conv3x3_weight_grad;
+    pub use super::group_norm::{Dims as NormDims, backward as group_norm_relu_backward};
+    pub use super::group_norm::forward as group_norm_relu_forward;
+
+    /// `c = a x b` for row-major square matrices of side `n`, on every thread (the machine's
+    /// GEMM peak, for scale).
+    pub fn matmul(a: &[f32], b: &[f32], n: usize) -> Vec<f32> {
+        use super::gemm::{Mat, matmul};
+        assert!(a.len() == n * n && b.len() == n * n, "matmul: sizes");
+        let mut c = vec![0.0f32; n * n];
+        // SAFETY: all three cover n x n elements and `c` is exclusively ours.
+        unsafe { matmul(n, n, n, Mat::rows(c.as_mut_ptr(), n), false, Mat::rows(a.as_ptr(), n), Mat::rows(b.as_ptr(), n), true) };
+        c
+    }
+}
 
 /// The operations the kernels provide, for every backend that implements them.
 #[backend_extension(Flex, Autodiff: cfg(feature = "cpu-kernels-train"))]
