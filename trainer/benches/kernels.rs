@@ -37,6 +37,7 @@ fn values(n: usize, seed: u32) -> Vec<f32> {
 }
 
 fn main() {
+    brainseg_trainer::alloc::keep_freed_memory();
     let args: Vec<String> = std::env::args().collect();
     let batch = args.windows(2).find(|w| w[0] == "--batch").and_then(|w| w[1].parse().ok()).unwrap_or(4);
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());

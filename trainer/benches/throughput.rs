@@ -97,6 +97,7 @@ fn peak_rss_mb() -> Option<f64> {
 }
 
 fn main() {
+    brainseg_trainer::alloc::keep_freed_memory();
     let args: Vec<String> = std::env::args().collect();
     let quick = args.iter().any(|a| a == "--quick");
     let json = args.iter().any(|a| a == "--json");

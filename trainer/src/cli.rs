@@ -71,6 +71,9 @@ pub enum PresetArg {
     Reference,
 }
 
+/// Epochs of a run when `--epochs` is not given.
+const DEFAULT_EPOCHS: usize = 30;
+
 #[derive(Debug, Args)]
 pub struct TrainArgs {
     /// Data folder: <CASE>/<CASE>_<n>.<tif|png|webp> with <CASE>_<n>_mask.<ext>.
@@ -94,8 +97,10 @@ pub struct TrainArgs {
     /// Side of the square the slices are resized to.
     #[arg(long)]
     pub input_size: Option<usize>,
-    #[arg(long, default_value_t = 30)]
-    pub epochs: usize,
+    /// Epochs of the cosine schedule (default 30). With --resume, only a larger value given here
+    /// changes the saved run's.
+    #[arg(long)]
+    pub epochs: Option<usize>,
     #[arg(long, default_value_t = 8)]
     pub batch_size: usize,
     /// Peak learning rate (AdamW, cosine decay after warm-up).
@@ -231,7 +236,7 @@ impl TrainArgs {
         TrainConfig {
             data: self.data.clone(),
             model,
-            epochs: self.epochs,
+            epochs: self.epochs.unwrap_or(DEFAULT_EPOCHS),
             batch_size: self.batch_size.max(1),
             learning_rate: self.lr,
             min_learning_rate: self.lr * 0.01,
@@ -257,6 +262,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 run_dir: args.run_dir.clone(),
                 backend: cli.backend,
                 resume: args.resume,
+                extend_to_epochs: args.epochs,
                 stop_after_steps: args.stop_after_steps,
                 deadline: args.max_minutes.map(|m| Instant::now() + Duration::from_secs_f64(m.max(0.0) * 60.0)),
                 conv_impl: if args.gemm_conv { ConvImpl::Gemm } else { ConvImpl::Auto },

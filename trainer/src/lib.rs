@@ -1,6 +1,7 @@
 //! The `brainseg` command's library: everything native (files, training, CLI logic) around
 //! `brainseg_core`. The binary in `main.rs` only parses arguments and calls in here.
 
+pub mod alloc;
 pub mod augment;
 pub mod backend;
 pub mod cli;

@@ -88,6 +88,8 @@ pub struct RunOptions {
     pub run_dir: PathBuf,
     pub backend: Backend,
     pub resume: bool,
+    /// With `resume`: the `--epochs` given, which may lengthen (never shorten) the saved run.
+    pub extend_to_epochs: Option<usize>,
     /// Stop (as if killed) after this many optimiser steps of this invocation; for tests.
     pub stop_after_steps: Option<usize>,
     /// Stop cleanly once this moment has passed (checkpoint and `last.bsm`).
@@ -103,7 +105,7 @@ pub fn run(mut cfg: TrainConfig, opts: RunOptions) -> Result<()> {
     let run = RunDir::new(&opts.run_dir)?;
     if opts.resume {
         let saved: TrainConfig = run.read_json("config.json").context("--resume needs a run folder")?;
-        let epochs = cfg.epochs.max(saved.epochs);
+        let epochs = opts.extend_to_epochs.map_or(saved.epochs, |e| e.max(saved.epochs));
         cfg = TrainConfig { epochs, ..saved };
     } else if run.has_checkpoint() {
         bail!("{} already holds a run: pass --resume to continue it, or pick another --run-dir", run.root.display());
