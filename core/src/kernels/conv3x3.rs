@@ -8,7 +8,7 @@
 //! weight gradient is `G x colᵀ` accumulated per thread, then summed.
 
 use super::gemm::{Mat, matmul};
-use super::parallel::{SharedMut, map_groups, threads, with_scratch};
+use super::parallel::{SharedMut, map_groups, threads, with_scratch, written_by};
 
 /// Shapes of one convolution: input `[batch, c_in, h, w]`, weights `[c_out, c_in, 3, 3]`,
 /// output `[batch, c_out, h, w]`.
@@ -102,41 +102,44 @@ fn check(d: &Dims, x: &[f32], x_channels: usize, weight_len: usize, weight: &[f3
 pub fn forward(x: &[f32], weight: &[f32], d: Dims) -> Vec<f32> {
     check(&d, x, d.c_in, d.c_out * d.k(), weight);
     let (k, plane) = (d.k(), d.plane());
-    let mut out = vec![0.0f32; d.batch * d.c_out * plane];
-    if out.is_empty() {
-        return out;
+    let n = d.batch * d.c_out * plane;
+    if n == 0 {
+        return Vec::new();
     }
     let threads = threads();
     let tiles = tiles(&d, threads);
     let split = tiles.len() < threads;
     let max_cols = tiles.iter().map(|t| t.rows * d.w).max().unwrap_or(0);
-    let dst = SharedMut(out.as_mut_ptr());
-    map_groups(tiles.len(), threads, |range| {
-        let dst = dst;
-        with_scratch(k * max_cols, |col| {
-            for tile in &tiles[range] {
-                let t = tile.rows * d.w;
-                let image = &x[tile.image * d.c_in * plane..][..d.c_in * plane];
-                im2col(image, d.c_in, d.h, d.w, *tile, col);
-                let offset = tile.image * d.c_out * plane + tile.row0 * d.w;
-                // SAFETY: this tile's output columns are written by this call only; `col` and
-                // `weight` cover k x t and c_out x k elements.
-                unsafe {
-                    matmul(
-                        d.c_out,
-                        t,
-                        k,
-                        Mat { ptr: dst.0.add(offset), row_stride: plane as isize, col_stride: 1 },
-                        false,
-                        Mat::rows(weight.as_ptr(), k),
-                        Mat::rows(col.as_ptr(), t),
-                        split,
-                    )
+    let fill = |dst: SharedMut| {
+        map_groups(tiles.len(), threads, |range| {
+            let dst = dst;
+            with_scratch(k * max_cols, |col| {
+                for tile in &tiles[range] {
+                    let t = tile.rows * d.w;
+                    let image = &x[tile.image * d.c_in * plane..][..d.c_in * plane];
+                    im2col(image, d.c_in, d.h, d.w, *tile, col);
+                    let offset = tile.image * d.c_out * plane + tile.row0 * d.w;
+                    // SAFETY: this tile's output columns are written by this call only; `col`
+                    // and `weight` cover k x t and c_out x k elements.
+                    unsafe {
+                        matmul(
+                            d.c_out,
+                            t,
+                            k,
+                            Mat { ptr: dst.0.add(offset), row_stride: plane as isize, col_stride: 1 },
+                            false,
+                            Mat::rows(weight.as_ptr(), k),
+                            Mat::rows(col.as_ptr(), t),
+                            split,
+                        )
+                    }
                 }
-            }
-        })
-    });
-    out
+            })
+        });
+    };
+    // SAFETY: the tiles cover every row of every image, and each product writes all c_out output
+    // rows of its tile's columns.
+    unsafe { written_by(n, fill) }
 }
 
 /// Gradient with respect to the input, from the output gradient `grad` `[batch, c_out, h, w]`.

@@ -6,7 +6,7 @@
 //! read twice forward and twice backward. The pre-activation is never stored: the backward
 //! recomputes it from the input and the per-group statistics the forward returns.
 
-use super::parallel::{SharedMut, map_groups, threads};
+use super::parallel::{SharedMut, map_groups, threads, uninit_slice, written_by};
 
 /// Shapes: input `[batch, channels, plane]` with `groups` dividing `channels`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,9 +35,19 @@ pub struct Stats {
 }
 
 fn check(x: &[f32], gamma: &[f32], beta: &[f32], d: &Dims) {
-    assert!(d.groups > 0 && d.channels % d.groups == 0, "group_norm: {d:?}");
-    assert_eq!(x.len(), d.batch * d.channels * d.plane, "group_norm: input size");
-    assert!(gamma.len() == d.channels && beta.len() == d.channels, "group_norm: affine size");
+    assert!(
+        d.groups > 0 && d.channels % d.groups == 0,
+        "group_norm: {d:?}"
+    );
+    assert_eq!(
+        x.len(),
+        d.batch * d.channels * d.plane,
+        "group_norm: input size"
+    );
+    assert!(
+        gamma.len() == d.channels && beta.len() == d.channels,
+        "group_norm: affine size"
+    );
 }
 
 /// `relu(gamma * (x - mean) * rstd + beta)` per group, and the statistics for the backward.
@@ -45,31 +55,37 @@ pub fn forward(x: &[f32], gamma: &[f32], beta: &[f32], eps: f32, d: Dims) -> (Ve
     check(x, gamma, beta, &d);
     let (cpg, plane) = (d.per_group(), d.plane);
     let block = cpg * plane;
-    let mut y = vec![0.0f32; x.len()];
-    let dst = SharedMut(y.as_mut_ptr());
-    let stats = map_groups(d.units(), threads(), |units| {
-        let dst = dst;
-        units
-            .map(|u| {
-                let xs = &x[u * block..(u + 1) * block];
-                let (mean, var) = moments(xs);
-                let rstd = (1.0 / (var + f64::from(eps)).sqrt()) as f32;
-                let mean = mean as f32;
-                // SAFETY: unit u writes only its own block of y.
-                let ys = unsafe { std::slice::from_raw_parts_mut(dst.0.add(u * block), block) };
-                let g0 = (u % d.groups) * cpg;
-                for c in 0..cpg {
-                    let scale = gamma[g0 + c] * rstd;
-                    let shift = beta[g0 + c] - mean * scale;
-                    let (src, out) = (&xs[c * plane..(c + 1) * plane], &mut ys[c * plane..(c + 1) * plane]);
-                    for (o, &v) in out.iter_mut().zip(src) {
-                        *o = (v * scale + shift).max(0.0);
+    let mut stats = Vec::new();
+    let fill = |dst: SharedMut| {
+        stats = map_groups(d.units(), threads(), |units| {
+            let dst = dst;
+            units
+                .map(|u| {
+                    let xs = &x[u * block..(u + 1) * block];
+                    let (mean, var) = moments(xs);
+                    let rstd = (1.0 / (var + f64::from(eps)).sqrt()) as f32;
+                    let mean = mean as f32;
+                    // SAFETY: unit u writes only its own block of y.
+                    let ys = unsafe { uninit_slice(dst, u * block, block) };
+                    let g0 = (u % d.groups) * cpg;
+                    for c in 0..cpg {
+                        let scale = gamma[g0 + c] * rstd;
+                        let shift = beta[g0 + c] - mean * scale;
+                        let (src, out) = (
+                            &xs[c * plane..(c + 1) * plane],
+                            &mut ys[c * plane..(c + 1) * plane],
+                        );
+                        for (o, &v) in out.iter_mut().zip(src) {
+                            o.write((v * scale + shift).max(0.0));
+                        }
                     }
-                }
-                (mean, rstd)
-            })
-            .collect::<Vec<_>>()
-    });
+                    (mean, rstd)
+                })
+                .collect::<Vec<_>>()
+        });
+    };
+    // SAFETY: the units cover every block of y, and every element of a block is written.
+    let y = unsafe { written_by(x.len(), fill) };
     let (mean, rstd) = stats.into_iter().flatten().unzip();
     (y, Stats { mean, rstd })
 }
@@ -87,48 +103,56 @@ pub fn backward(
     assert_eq!(grad.len(), x.len(), "group_norm: gradient size");
     let (cpg, plane) = (d.per_group(), d.plane);
     let block = cpg * plane;
-    let mut dx = vec![0.0f32; x.len()];
-    let dst = SharedMut(dx.as_mut_ptr());
     // Per unit: the gamma and beta gradients of its channels.
-    let partials = map_groups(d.units(), threads(), |units| {
-        let dst = dst;
-        units
-            .map(|u| {
-                let (mean, rstd) = (stats.mean[u], stats.rstd[u]);
-                let g0 = (u % d.groups) * cpg;
-                let xs = &x[u * block..(u + 1) * block];
-                let gs = &grad[u * block..(u + 1) * block];
-                let mut dgamma = vec![0.0f32; cpg];
-                let mut dbeta = vec![0.0f32; cpg];
-                // d(pre-activation) is the incoming gradient where the ReLU passed, else 0.
-                let (mut sum_dxhat, mut sum_dxhat_xhat) = (0.0f64, 0.0f64);
-                for c in 0..cpg {
-                    let (gm, bt) = (gamma[g0 + c], beta[g0 + c]);
-                    let range = c * plane..(c + 1) * plane;
-                    let (dg, db) = affine_grads(&xs[range.clone()], &gs[range], mean, rstd, gm, bt);
-                    dgamma[c] = dg;
-                    dbeta[c] = db;
-                    // sum(dxhat) = gamma * sum(dz), sum(dxhat * xhat) = gamma * sum(dz * xhat).
-                    sum_dxhat += f64::from(gm * db);
-                    sum_dxhat_xhat += f64::from(gm * dg);
-                }
-                let n = block.max(1) as f64;
-                let (m1, m2) = ((sum_dxhat / n) as f32, (sum_dxhat_xhat / n) as f32);
-                // SAFETY: unit u writes only its own block of dx.
-                let out = unsafe { std::slice::from_raw_parts_mut(dst.0.add(u * block), block) };
-                for c in 0..cpg {
-                    let (gm, bt) = (gamma[g0 + c], beta[g0 + c]);
-                    let range = c * plane..(c + 1) * plane;
-                    for ((o, &v), &g) in out[range.clone()].iter_mut().zip(&xs[range.clone()]).zip(&gs[range]) {
-                        let xhat = (v - mean) * rstd;
-                        let dz = if gm * xhat + bt > 0.0 { g } else { 0.0 };
-                        *o = rstd * (dz * gm - m1 - xhat * m2);
+    let mut partials = Vec::new();
+    let fill = |dst: SharedMut| {
+        partials = map_groups(d.units(), threads(), |units| {
+            let dst = dst;
+            units
+                .map(|u| {
+                    let (mean, rstd) = (stats.mean[u], stats.rstd[u]);
+                    let g0 = (u % d.groups) * cpg;
+                    let xs = &x[u * block..(u + 1) * block];
+                    let gs = &grad[u * block..(u + 1) * block];
+                    let mut dgamma = vec![0.0f32; cpg];
+                    let mut dbeta = vec![0.0f32; cpg];
+                    // d(pre-activation) is the incoming gradient where the ReLU passed, else 0.
+                    let (mut sum_dxhat, mut sum_dxhat_xhat) = (0.0f64, 0.0f64);
+                    for c in 0..cpg {
+                        let (gm, bt) = (gamma[g0 + c], beta[g0 + c]);
+                        let range = c * plane..(c + 1) * plane;
+                        let (dg, db) =
+                            affine_grads(&xs[range.clone()], &gs[range], mean, rstd, gm, bt);
+                        dgamma[c] = dg;
+                        dbeta[c] = db;
+                        // sum(dxhat) = gamma * sum(dz), sum(dxhat * xhat) = gamma * sum(dz * xhat).
+                        sum_dxhat += f64::from(gm * db);
+                        sum_dxhat_xhat += f64::from(gm * dg);
                     }
-                }
-                (u, dgamma, dbeta)
-            })
-            .collect::<Vec<_>>()
-    });
+                    let n = block.max(1) as f64;
+                    let (m1, m2) = ((sum_dxhat / n) as f32, (sum_dxhat_xhat / n) as f32);
+                    // SAFETY: unit u writes only its own block of dx.
+                    let out = unsafe { uninit_slice(dst, u * block, block) };
+                    for c in 0..cpg {
+                        let (gm, bt) = (gamma[g0 + c], beta[g0 + c]);
+                        let range = c * plane..(c + 1) * plane;
+                        for ((o, &v), &g) in out[range.clone()]
+                            .iter_mut()
+                            .zip(&xs[range.clone()])
+                            .zip(&gs[range])
+                        {
+                            let xhat = (v - mean) * rstd;
+                            let dz = if gm * xhat + bt > 0.0 { g } else { 0.0 };
+                            o.write(rstd * (dz * gm - m1 - xhat * m2));
+                        }
+                    }
+                    (u, dgamma, dbeta)
+                })
+                .collect::<Vec<_>>()
+        });
+    };
+    // SAFETY: the units cover every block of dx, and every element of a block is written.
+    let dx = unsafe { written_by(x.len(), fill) };
     let mut dgamma = vec![0.0f32; d.channels];
     let mut dbeta = vec![0.0f32; d.channels];
     for (u, dg, db) in partials.into_iter().flatten() {
@@ -150,7 +174,9 @@ const CHUNK: usize = 1024;
 /// Mean and (biased) variance of `xs`, from sums taken about its first value so that a large
 /// mean does not cancel the variance away.
 fn moments(xs: &[f32]) -> (f64, f64) {
-    let Some(&pivot) = xs.first() else { return (0.0, 0.0) };
+    let Some(&pivot) = xs.first() else {
+        return (0.0, 0.0);
+    };
     let (mut sum, mut sum_sq) = (0.0f64, 0.0f64);
     for chunk in xs.chunks(CHUNK) {
         let (mut s, mut q) = ([0.0f32; LANES], [0.0f32; LANES]);
@@ -172,7 +198,10 @@ fn moments(xs: &[f32]) -> (f64, f64) {
     }
     let n = xs.len() as f64;
     let shifted_mean = sum / n;
-    (f64::from(pivot) + shifted_mean, (sum_sq / n - shifted_mean * shifted_mean).max(0.0))
+    (
+        f64::from(pivot) + shifted_mean,
+        (sum_sq / n - shifted_mean * shifted_mean).max(0.0),
+    )
 }
 
 /// Gradients of gamma and beta from one channel: sums of `dz * xhat` and `dz`, where `dz` is the
@@ -184,7 +213,8 @@ fn affine_grads(xs: &[f32], gs: &[f32], mean: f32, rstd: f32, gamma: f32, beta: 
         let mut xl = xc.chunks_exact(LANES);
         let mut gl = gc.chunks_exact(LANES);
         for (xb, gb) in (&mut xl).zip(&mut gl) {
-            let (xb, gb): (&[f32; LANES], &[f32; LANES]) = (xb.try_into().unwrap(), gb.try_into().unwrap());
+            let (xb, gb): (&[f32; LANES], &[f32; LANES]) =
+                (xb.try_into().unwrap(), gb.try_into().unwrap());
             for i in 0..LANES {
                 let xhat = (xb[i] - mean) * rstd;
                 // A multiply by 0 or 1 rather than a branch, so the loop vectorises.

@@ -3,6 +3,7 @@
 //! thread in wasm32), so no tile buffer is allocated or zero-filled per call.
 
 use std::cell::RefCell;
+use std::mem::MaybeUninit;
 use std::ops::Range;
 
 /// Threads the kernels split their tiles over.
@@ -19,7 +20,11 @@ pub fn threads() -> usize {
 
 /// Runs `f` on `groups` contiguous ranges covering `0..items`, in parallel where threads exist,
 /// and returns the results in order.
-pub fn map_groups<T: Send>(items: usize, groups: usize, f: impl Fn(Range<usize>) -> T + Sync) -> Vec<T> {
+pub fn map_groups<T: Send>(
+    items: usize,
+    groups: usize,
+    f: impl Fn(Range<usize>) -> T + Sync,
+) -> Vec<T> {
     let groups = groups.clamp(1, items.max(1));
     let range = |g: usize| (g * items / groups)..((g + 1) * items / groups);
     #[cfg(not(target_arch = "wasm32"))]
@@ -56,3 +61,29 @@ pub struct SharedMut(pub *mut f32);
 // SAFETY: every user writes only its own tile's elements; the tiles never overlap.
 unsafe impl Send for SharedMut {}
 unsafe impl Sync for SharedMut {}
+
+/// A vector of `n` floats that `fill` writes completely through the pointer it is given: outputs
+/// are not zero-filled first (that was 5% of training time).
+///
+/// # Safety
+/// `fill` must initialise all `n` elements.
+pub unsafe fn written_by(n: usize, fill: impl FnOnce(SharedMut)) -> Vec<f32> {
+    let mut v = Vec::<f32>::with_capacity(n);
+    fill(SharedMut(v.spare_capacity_mut().as_mut_ptr().cast::<f32>()));
+    // SAFETY: the caller guarantees every element was written.
+    unsafe { v.set_len(n) };
+    v
+}
+
+/// Elements `start..start + len` behind `ptr`, to be written.
+///
+/// # Safety
+/// The range must lie in the allocation behind `ptr`, and no one else may use it meanwhile.
+pub unsafe fn uninit_slice<'a>(
+    ptr: SharedMut,
+    start: usize,
+    len: usize,
+) -> &'a mut [MaybeUninit<f32>] {
+    // SAFETY: forwarded from the caller; `MaybeUninit` makes no claim about the contents.
+    unsafe { std::slice::from_raw_parts_mut(ptr.0.add(start).cast::<MaybeUninit<f32>>(), len) }
+}
