@@ -62,6 +62,11 @@ impl Segmenter {
         &self.meta
     }
 
+    /// Replaces the model file's post-processing (threshold, minimum region) for this session.
+    pub fn set_postprocess(&mut self, post: PostProcess) {
+        self.meta.postprocess = post;
+    }
+
     pub fn device(&self) -> &Device {
         &self.device
     }

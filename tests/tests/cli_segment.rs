@@ -98,3 +98,32 @@ fn damaged_or_foreign_model_files_are_refused_clearly() {
         assert!(stderr.contains(file) && stderr.contains(reason), "{file}: {stderr}");
     }
 }
+
+#[test]
+fn threshold_and_min_region_override_the_model_files_post_processing() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("s.png");
+    phantom(64, 64, 4, true).image.save(&input).unwrap();
+    let model = tiny_model(dir.path());
+    let run = |extra: &[&str]| {
+        let out = dir.path().join(format!("out{}", extra.join("_")));
+        let mut args = vec!["segment", input.to_str().unwrap(), "--output", out.to_str().unwrap(), "--model", model.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        let o = brainseg(&args);
+        let mask = o.status.success().then(|| image::open(out.join("s_pred.png")).unwrap().into_luma8());
+        (o, mask)
+    };
+    // The untrained tiny model's probabilities sit near 0.5: a threshold near 0 marks everything.
+    let (o, all) = run(&["--threshold", "0.001"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(all.unwrap().pixels().all(|p| p.0[0] == 255));
+    let (_, none) = run(&["--threshold", "1", "--min-region", "0"]);
+    let none = none.unwrap();
+    let (_, everything_dropped) = run(&["--threshold", "0.001", "--min-region", "100000"]);
+    assert!(everything_dropped.unwrap().pixels().all(|p| p.0[0] == 0), "regions under the minimum are dropped");
+    assert!(none.pixels().filter(|p| p.0[0] == 255).count() < 64 * 64);
+    for bad in ["1.5", "0"] {
+        let (o, _) = run(&["--threshold", bad]);
+        assert!(!o.status.success() && text(&o.stderr).contains("--threshold"), "{}", text(&o.stderr));
+    }
+}

@@ -189,9 +189,9 @@ pub struct TuneArgs {
 
 #[derive(Debug, Args)]
 pub struct SegmentArgs {
-    /// Image files, DICOM files, NIfTI volumes (.nii, .nii.gz) and/or folders of them (searched
-    /// recursively; *_mask.* files are skipped). DICOM: implicit or explicit VR little endian,
-    /// explicit VR big endian, deflated, RLE lossless.
+    /// Image files, DICOM files, NIfTI volumes (.nii, .nii.gz), zip archives of them and/or
+    /// folders (searched recursively; *_mask.* files are skipped). DICOM: uncompressed, deflated,
+    /// RLE, JPEG baseline/extended 8-bit/lossless, JPEG-LS, JPEG 2000.
     #[arg(required = true)]
     pub inputs: Vec<PathBuf>,
     /// Output folder. Images: <output>/<relative folder>/<name>_pred.png. Scans:
@@ -208,6 +208,14 @@ pub struct SegmentArgs {
     /// Model file (default: the shipped model).
     #[arg(long)]
     pub model: Option<PathBuf>,
+    /// Tumor probability threshold, above 0 and at most 1 (default: the model file's, chosen by
+    /// `tune`).
+    #[arg(long)]
+    pub threshold: Option<f32>,
+    /// Drop tumor regions smaller than this many pixels at the model's input size (default: the
+    /// model file's).
+    #[arg(long)]
+    pub min_region: Option<usize>,
     #[arg(long, default_value_t = 8)]
     pub batch_size: usize,
 }
@@ -296,7 +304,16 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Segment(args) => {
             let device = cli.backend.device()?;
-            let seg = load(args.model.as_deref(), &device)?;
+            let mut seg = load(args.model.as_deref(), &device)?;
+            let mut post = seg.meta().postprocess;
+            if let Some(t) = args.threshold {
+                if !(t > 0.0 && t <= 1.0) {
+                    bail!("--threshold {t} must be above 0 and at most 1");
+                }
+                post.threshold = t;
+            }
+            post.min_component_area = args.min_region.unwrap_or(post.min_component_area);
+            seg.set_postprocess(post);
             let inputs = segment::collect_jobs(&args.inputs)?;
             if inputs.images.is_empty() && inputs.studies.is_empty() {
                 bail!("no images or scans found in the given inputs (masks named *_mask.* are skipped)");
