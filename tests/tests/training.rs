@@ -84,17 +84,19 @@ fn training_on_our_cpu_kernels_follows_burns_own_ops() {
 }
 
 #[test]
-fn a_model_trained_on_our_kernels_predicts_the_same_on_burns_ops() {
-    let (_, model) = train_steps(ConvImpl::Auto, 3);
-    let config = UNetConfig::new().with_base_channels(8).with_depth(2).with_input_size(32);
-    let meta = ModelMeta::new(config, Normalization { mean: [0.0; 3], std: [1.0; 3] });
-    let bytes = model_file::encode(model.valid(), meta, false).expect("encode");
-    let device = Device::flex();
-    let (loaded, _) = model_file::decode(&bytes, &device).expect("decode");
-    let (x, _) = phantom_batch(&device);
-    let ours = loaded.clone().with_conv_impl(ConvImpl::Auto).forward(x.clone());
-    let theirs = loaded.with_conv_impl(ConvImpl::Native).forward(x);
-    let diff = (ours - theirs.clone()).abs().max().into_scalar::<f32>();
-    let scale = theirs.abs().max().into_scalar::<f32>();
-    assert!(diff <= 1e-4 * scale.max(1.0), "logits differ by {diff} (scale {scale})");
+fn a_model_trained_either_way_predicts_the_same_the_other_way() {
+    for (trained_on, other) in [(ConvImpl::Auto, ConvImpl::Native), (ConvImpl::Native, ConvImpl::Auto)] {
+        let (_, model) = train_steps(trained_on, 3);
+        let config = UNetConfig::new().with_base_channels(8).with_depth(2).with_input_size(32);
+        let meta = ModelMeta::new(config, Normalization { mean: [0.0; 3], std: [1.0; 3] });
+        let bytes = model_file::encode(model.valid(), meta, false).expect("encode");
+        let device = Device::flex();
+        let (loaded, _) = model_file::decode(&bytes, &device).expect("decode");
+        let (x, _) = phantom_batch(&device);
+        let same = loaded.clone().with_conv_impl(trained_on).forward(x.clone());
+        let switched = loaded.with_conv_impl(other).forward(x);
+        let diff = (switched - same.clone()).abs().max().into_scalar::<f32>();
+        let scale = same.abs().max().into_scalar::<f32>();
+        assert!(diff <= 1e-4 * scale.max(1.0), "trained on {trained_on:?}: logits differ by {diff} (scale {scale})");
+    }
 }
