@@ -16,7 +16,8 @@ OUT=target/bench
 mkdir -p "$OUT"
 cargo build --release --locked --all-targets -q
 B=target/release/brainseg
-size=$($B info | python3 -c 'import json,sys; print(json.load(sys.stdin)["config"]["input_size"])' 2>/dev/null || echo 128)
+# `info` prints the model header (JSON) and then a line on the weights.
+size=$($B info | python3 -c 'import json,sys; print(json.JSONDecoder().raw_decode(sys.stdin.read())[0]["config"]["input_size"])')
 $B export -o "$OUT/shipped.safetensors" >/dev/null
 $B export --preset reference --input-size 256 -o "$OUT/reference.safetensors" >/dev/null
 : > "$OUT/results.jsonl"
