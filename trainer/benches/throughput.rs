@@ -1,6 +1,7 @@
 //! Training and inference throughput at 256x256 for the compact and reference U-Nets.
 //!
-//! `cargo bench -p brainseg --bench throughput [-- --quick]` prints medians over repeated runs;
+//! `cargo bench -p brainseg --bench throughput [-- --quick] [--infer-only]` prints medians over
+//! repeated runs;
 //! `--config compact|reference`, `--conv kernels|gemm|native` and `--size N` narrow it, `--json` prints
 //! one JSON object per row (what `scripts/bench.sh` reads). Not a test: figures depend on the
 //! machine.
@@ -101,6 +102,8 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let quick = args.iter().any(|a| a == "--quick");
     let json = args.iter().any(|a| a == "--json");
+    // `--infer-only` skips training (Burn's own convolutions train very slowly).
+    let infer_only = args.iter().any(|a| a == "--infer-only");
     // `--config compact|reference` and `--conv kernels|gemm|native` narrow the table.
     let flag = |name: &str| args.windows(2).find(|w| w[0] == name).map(|w| w[1].to_ascii_lowercase());
     let (config_filter, conv_filter) = (flag("--config"), flag("--conv"));
@@ -125,8 +128,11 @@ fn main() {
                 continue;
             }
             let train_reps = if preset == Preset::Reference && imp == ConvImpl::Native { 1 } else { train_reps };
-            let train = train_images_per_second(&config, imp, 4, train_reps);
-            let train8 = train_images_per_second(&config, imp, 8, train_reps.div_ceil(2));
+            let (train, train8) = if infer_only {
+                (f64::NAN, f64::NAN)
+            } else {
+                (train_images_per_second(&config, imp, 4, train_reps), train_images_per_second(&config, imp, 8, train_reps.div_ceil(2)))
+            };
             let b1 = infer_ms_per_image(&config, imp, 1, infer_reps);
             let b8 = infer_ms_per_image(&config, imp, 8, infer_reps.div_ceil(3));
             if json {
