@@ -7,6 +7,7 @@
 //! the benchmarks. The weights are the ordinary `Conv2d`/`ConvTranspose2d` parameters either way,
 //! so model files do not depend on the choice.
 
+use burn::module::Param;
 use burn::nn::conv::{Conv2d, ConvTranspose2d};
 use burn::prelude::*;
 use burn::tensor::ops::PadMode;
@@ -87,13 +88,7 @@ pub fn conv3x3(conv: &Conv2d, x: Tensor<4>, imp: ConvImpl) -> Tensor<4> {
             kernel.matmul(cols).reshape([b, c_out, h, w])
         }
     };
-    match &conv.bias {
-        Some(bias) => {
-            let c_out = bias.dims()[0];
-            out + bias.val().reshape([1, c_out, 1, 1])
-        }
-        None => out,
-    }
+    with_bias(out, &conv.bias)
 }
 
 /// A 1x1 convolution (the head), as one matrix product except on the backend's own kernels.
@@ -108,11 +103,7 @@ pub fn conv1x1(conv: &Conv2d, x: Tensor<4>, imp: ConvImpl) -> Tensor<4> {
     let weight = conv.weight.val();
     let c_out = weight.dims()[0];
     let kernel = weight.reshape([1, c_out, c_in]);
-    let out = kernel.matmul(x.reshape([b, c_in, h * w])).reshape([b, c_out, h, w]);
-    match &conv.bias {
-        Some(bias) => out + bias.val().reshape([1, c_out, 1, 1]),
-        None => out,
-    }
+    with_bias(kernel.matmul(x.reshape([b, c_in, h * w])).reshape([b, c_out, h, w]), &conv.bias)
 }
 
 /// A 2x2, stride-2 transposed convolution (doubles height and width). Our kernels' path is the
@@ -133,8 +124,16 @@ pub fn conv_transpose2x2(up: &ConvTranspose2d, x: Tensor<4>, imp: ConvImpl) -> T
         .reshape([b, c_out, 2, 2, h, w])
         .permute([0, 1, 4, 2, 5, 3]) // [b, c_out, h, 2, w, 2]
         .reshape([b, c_out, 2 * h, 2 * w]);
-    match &up.bias {
-        Some(bias) => out + bias.val().reshape([1, c_out, 1, 1]),
+    with_bias(out, &up.bias)
+}
+
+/// `out` plus a per-channel bias, where the layer has one.
+fn with_bias(out: Tensor<4>, bias: &Option<Param<Tensor<1>>>) -> Tensor<4> {
+    match bias {
+        Some(bias) => {
+            let c_out = bias.dims()[0];
+            out + bias.val().reshape([1, c_out, 1, 1])
+        }
         None => out,
     }
 }

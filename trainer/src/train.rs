@@ -239,13 +239,11 @@ pub fn run(mut cfg: TrainConfig, opts: RunOptions) -> Result<()> {
                 return Ok(());
             }
             if deadline {
-                let mut meta = ModelMeta::new(cfg.model.clone(), norm);
-                meta.provenance.notes = format!(
+                let notes = format!(
                     "brainseg train, seed {}, run {}: stopped at --max-minutes in epoch {} step {}, not validated",
                     cfg.seed, run.root.display(), state.epoch + 1, state.step_in_epoch
                 );
-                let bytes = model_file::encode(model.valid(), meta, cfg.half)?;
-                write_atomic(&run.path("last.bsm"), &bytes)?;
+                export(&run, "last.bsm", model.valid(), &cfg, norm, Provenance { notes, ..Provenance::default() })?;
                 bar.abandon_with_message("stopped at --max-minutes; --resume continues");
                 eprintln!("stopped at the --max-minutes deadline: checkpoint and {} written", run.path("last.bsm").display());
                 return Ok(());
@@ -270,15 +268,13 @@ pub fn run(mut cfg: TrainConfig, opts: RunOptions) -> Result<()> {
         if val.is_empty() || state.best_dice.is_none_or(|b| summary.dice > b) {
             state.best_dice = Some(summary.dice);
             state.best_epoch = Some(state.epoch + 1);
-            let mut meta = ModelMeta::new(cfg.model.clone(), norm);
-            meta.provenance = Provenance {
+            let provenance = Provenance {
                 epochs: state.epoch + 1,
                 train_patients: split.train.len(),
                 validation_dice: (!val.is_empty()).then_some(summary.dice),
                 notes: format!("brainseg train, seed {}, run {}", cfg.seed, run.root.display()),
             };
-            let bytes = model_file::encode(eval_model, meta, cfg.half)?;
-            write_atomic(&run.path("model.bsm"), &bytes)?;
+            export(&run, "model.bsm", eval_model, &cfg, norm, provenance)?;
             eprintln!("  new best: wrote {}", run.path("model.bsm").display());
         }
         state.epoch += 1;
@@ -294,6 +290,13 @@ pub fn run(mut cfg: TrainConfig, opts: RunOptions) -> Result<()> {
         run.path("model.bsm").display()
     );
     Ok(())
+}
+
+/// Writes `model` as a model file `name` in the run folder.
+fn export(run: &RunDir, name: &str, model: UNet, cfg: &TrainConfig, norm: Normalization, provenance: Provenance) -> Result<()> {
+    let mut meta = ModelMeta::new(cfg.model.clone(), norm);
+    meta.provenance = provenance;
+    write_atomic(&run.path(name), &model_file::encode(model, meta, cfg.half)?)
 }
 
 fn checkpoint(run: &RunDir, model: &UNet, optim: &ModuleOptimizer, state: &TrainState) -> Result<()> {

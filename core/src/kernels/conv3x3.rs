@@ -41,22 +41,35 @@ struct Tile {
     rows: usize,
 }
 
-/// Tiles of whole rows, small enough for the column budget and numerous enough that every
-/// thread gets work (twice over, to even out the last tiles).
-fn tiles(d: &Dims, threads: usize) -> Vec<Tile> {
-    let budget_rows = (COL_BUDGET / (d.k() * d.w).max(1)).max(1);
-    let fair_rows = (d.batch * d.h).div_ceil(2 * threads).max(1);
-    let rows = budget_rows.min(fair_rows).min(d.h.max(1));
-    let mut out = Vec::with_capacity(d.batch * d.h.div_ceil(rows));
-    for image in 0..d.batch {
-        let mut row0 = 0;
-        while row0 < d.h {
-            let n = rows.min(d.h - row0);
-            out.push(Tile { image, row0, rows: n });
-            row0 += n;
+/// How one call splits its work: tiles of whole rows, small enough for the column budget and
+/// numerous enough that every thread gets work (twice over, to even out the last tiles).
+struct Plan {
+    tiles: Vec<Tile>,
+    threads: usize,
+    /// Whether each product should itself use every thread (fewer tiles than threads).
+    split: bool,
+    /// Floats of the largest tile's column matrix.
+    scratch: usize,
+}
+
+impl Plan {
+    fn new(d: &Dims) -> Self {
+        let threads = threads();
+        let budget_rows = (COL_BUDGET / (d.k() * d.w).max(1)).max(1);
+        let fair_rows = (d.batch * d.h).div_ceil(2 * threads).max(1);
+        let rows = budget_rows.min(fair_rows).min(d.h.max(1));
+        let mut tiles = Vec::with_capacity(d.batch * d.h.div_ceil(rows));
+        for image in 0..d.batch {
+            let mut row0 = 0;
+            while row0 < d.h {
+                let n = rows.min(d.h - row0);
+                tiles.push(Tile { image, row0, rows: n });
+                row0 += n;
+            }
         }
+        let scratch = d.k() * tiles.iter().map(|t| t.rows * d.w).max().unwrap_or(0);
+        Self { split: tiles.len() < threads, tiles, threads, scratch }
     }
-    out
 }
 
 /// Column matrix `[c * 9, rows * w]` of rows `row0..row0 + rows` of one image `[c, h, w]`:
@@ -93,28 +106,25 @@ fn im2col(image: &[f32], c: usize, h: usize, w: usize, tile: Tile, col: &mut [f3
     }
 }
 
-fn check(d: &Dims, x: &[f32], x_channels: usize, weight_len: usize, weight: &[f32]) {
+fn check(d: &Dims, x: &[f32], x_channels: usize, weight: &[f32]) {
     assert_eq!(x.len(), d.batch * x_channels * d.plane(), "conv3x3: input size");
-    assert_eq!(weight.len(), weight_len, "conv3x3: weight size");
+    assert_eq!(weight.len(), d.c_out * d.k(), "conv3x3: weight size");
 }
 
 /// `y = conv3x3(x, weight)`.
 pub fn forward(x: &[f32], weight: &[f32], d: Dims) -> Vec<f32> {
-    check(&d, x, d.c_in, d.c_out * d.k(), weight);
+    check(&d, x, d.c_in, weight);
     let (k, plane) = (d.k(), d.plane());
     let n = d.batch * d.c_out * plane;
     if n == 0 {
         return Vec::new();
     }
-    let threads = threads();
-    let tiles = tiles(&d, threads);
-    let split = tiles.len() < threads;
-    let max_cols = tiles.iter().map(|t| t.rows * d.w).max().unwrap_or(0);
+    let plan = Plan::new(&d);
     let fill = |dst: SharedMut| {
-        map_groups(tiles.len(), threads, |range| {
+        map_groups(plan.tiles.len(), plan.threads, |range| {
             let dst = dst;
-            with_scratch(k * max_cols, |col| {
-                for tile in &tiles[range] {
+            with_scratch(plan.scratch, |col| {
+                for tile in &plan.tiles[range] {
                     let t = tile.rows * d.w;
                     let image = &x[tile.image * d.c_in * plane..][..d.c_in * plane];
                     im2col(image, d.c_in, d.h, d.w, *tile, col);
@@ -130,7 +140,7 @@ pub fn forward(x: &[f32], weight: &[f32], d: Dims) -> Vec<f32> {
                             false,
                             Mat::rows(weight.as_ptr(), k),
                             Mat::rows(col.as_ptr(), t),
-                            split,
+                            plan.split,
                         )
                     }
                 }
@@ -139,12 +149,12 @@ pub fn forward(x: &[f32], weight: &[f32], d: Dims) -> Vec<f32> {
     };
     // SAFETY: the tiles cover every row of every image, and each product writes all c_out output
     // rows of its tile's columns.
-    unsafe { written_by(n, fill) }
+    unsafe { written_by(n, fill) }.0
 }
 
 /// Gradient with respect to the input, from the output gradient `grad` `[batch, c_out, h, w]`.
 pub fn input_grad(grad: &[f32], weight: &[f32], d: Dims) -> Vec<f32> {
-    check(&d, grad, d.c_out, d.c_out * d.k(), weight);
+    check(&d, grad, d.c_out, weight);
     // dx[ci, y, x] = sum over co, ky, kx of g[co, y + 1 - ky, x + 1 - kx] * w[co, ci, ky, kx]:
     // a forward convolution of g with w'[ci, co, a, b] = w[co, ci, 2 - a, 2 - b].
     let mut flipped = vec![0.0f32; weight.len()];
@@ -160,22 +170,19 @@ pub fn input_grad(grad: &[f32], weight: &[f32], d: Dims) -> Vec<f32> {
 
 /// Gradient with respect to the weights `[c_out, c_in, 3, 3]`.
 pub fn weight_grad(x: &[f32], grad: &[f32], d: Dims) -> Vec<f32> {
-    check(&d, x, d.c_in, 0, &[]);
+    assert_eq!(x.len(), d.batch * d.c_in * d.plane(), "conv3x3: input size");
     assert_eq!(grad.len(), d.batch * d.c_out * d.plane(), "conv3x3: gradient size");
     let (k, plane) = (d.k(), d.plane());
     if plane == 0 {
         return vec![0.0; d.c_out * k];
     }
-    let threads = threads();
-    let tiles = tiles(&d, threads);
-    let split = tiles.len() < threads;
-    let max_cols = tiles.iter().map(|t| t.rows * d.w).max().unwrap_or(0);
+    let plan = Plan::new(&d);
     // Each group sums dWᵀ [k, c_out]: a column-major destination is the layout the GEMM computes
     // in without transposing the problem, which would make it pack the column tile across its rows.
-    let partials = map_groups(tiles.len(), threads, |range| {
+    let partials = map_groups(plan.tiles.len(), plan.threads, |range| {
         let mut dwt = vec![0.0f32; d.c_out * k];
-        with_scratch(k * max_cols, |col| {
-            for tile in &tiles[range] {
+        with_scratch(plan.scratch, |col| {
+            for tile in &plan.tiles[range] {
                 let t = tile.rows * d.w;
                 let image = &x[tile.image * d.c_in * plane..][..d.c_in * plane];
                 im2col(image, d.c_in, d.h, d.w, *tile, col);
@@ -191,7 +198,7 @@ pub fn weight_grad(x: &[f32], grad: &[f32], d: Dims) -> Vec<f32> {
                         true,
                         Mat { ptr: g.as_ptr(), row_stride: plane as isize, col_stride: 1 },
                         Mat::transposed(col.as_ptr(), t),
-                        split,
+                        plan.split,
                     )
                 }
             }

@@ -14,8 +14,7 @@ use super::group_norm;
 impl CpuKernels for Flex {
     fn conv3x3(x: FloatTensor<Self>, weight: FloatTensor<Self>) -> FloatTensor<Self> {
         if x.dtype() != DType::F32 || weight.dtype() != DType::F32 {
-            let options = ConvOptions::new([1, 1], [1, 1], [1, 1], 1);
-            return <Flex as ModuleOps<Flex>>::conv2d(x, weight, None, options);
+            return <Flex as ModuleOps<Flex>>::conv2d(x, weight, None, conv3x3_options());
         }
         let d = dims(&x, &weight);
         let y = conv3x3::forward(&f32s(&x), &f32s(&weight), d);
@@ -36,6 +35,12 @@ impl CpuKernels for Flex {
     }
 }
 
+/// Burn's options for the same convolution (stride 1, padding 1), for the dtypes our kernels do
+/// not take.
+pub(super) fn conv3x3_options() -> ConvOptions<2> {
+    ConvOptions::new([1, 1], [1, 1], [1, 1], 1)
+}
+
 /// GroupNorm's shapes from its input.
 pub(super) fn norm_dims(x: &FlexTensor, groups: usize) -> group_norm::Dims {
     let s = x.layout().shape();
@@ -53,16 +58,22 @@ pub(super) fn dims(x: &FlexTensor, weight: &FlexTensor) -> Dims {
     Dims { batch: xs[0], c_in: xs[1], c_out: ws[0], h: xs[2], w: xs[3] }
 }
 
-/// The tensor's elements in row-major order (a copy only when the layout is not plain).
-pub(super) fn f32s(t: &FlexTensor) -> std::borrow::Cow<'_, [f32]> {
-    let layout = t.layout();
-    if layout.is_contiguous() {
+/// The tensor's f32 elements in row-major order, borrowed from its storage (after one copy into
+/// a contiguous layout where it has another, e.g. the gradient slices of a concatenation).
+pub(super) struct F32s(FlexTensor);
+
+impl std::ops::Deref for F32s {
+    type Target = [f32];
+
+    fn deref(&self) -> &[f32] {
+        let layout = self.0.layout();
         let start = layout.start_offset();
-        let storage: &[f32] = t.storage();
-        std::borrow::Cow::Borrowed(&storage[start..start + layout.num_elements()])
-    } else {
-        std::borrow::Cow::Owned(t.to_contiguous().storage::<f32>()[..layout.num_elements()].to_vec())
+        &self.0.storage::<f32>()[start..start + layout.num_elements()]
     }
+}
+
+pub(super) fn f32s(t: &FlexTensor) -> F32s {
+    F32s(if t.layout().is_contiguous() { t.clone() } else { t.to_contiguous() })
 }
 
 /// A contiguous f32 tensor of `shape` holding `data`.

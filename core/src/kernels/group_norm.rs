@@ -55,9 +55,8 @@ pub fn forward(x: &[f32], gamma: &[f32], beta: &[f32], eps: f32, d: Dims) -> (Ve
     check(x, gamma, beta, &d);
     let (cpg, plane) = (d.per_group(), d.plane);
     let block = cpg * plane;
-    let mut stats = Vec::new();
     let fill = |dst: SharedMut| {
-        stats = map_groups(d.units(), threads(), |units| {
+        map_groups(d.units(), threads(), |units| {
             let dst = dst;
             units
                 .map(|u| {
@@ -82,10 +81,10 @@ pub fn forward(x: &[f32], gamma: &[f32], beta: &[f32], eps: f32, d: Dims) -> (Ve
                     (mean, rstd)
                 })
                 .collect::<Vec<_>>()
-        });
+        })
     };
     // SAFETY: the units cover every block of y, and every element of a block is written.
-    let y = unsafe { written_by(x.len(), fill) };
+    let (y, stats) = unsafe { written_by(x.len(), fill) };
     let (mean, rstd) = stats.into_iter().flatten().unzip();
     (y, Stats { mean, rstd })
 }
@@ -104,9 +103,8 @@ pub fn backward(
     let (cpg, plane) = (d.per_group(), d.plane);
     let block = cpg * plane;
     // Per unit: the gamma and beta gradients of its channels.
-    let mut partials = Vec::new();
     let fill = |dst: SharedMut| {
-        partials = map_groups(d.units(), threads(), |units| {
+        map_groups(d.units(), threads(), |units| {
             let dst = dst;
             units
                 .map(|u| {
@@ -149,10 +147,10 @@ pub fn backward(
                     (u, dgamma, dbeta)
                 })
                 .collect::<Vec<_>>()
-        });
+        })
     };
     // SAFETY: the units cover every block of dx, and every element of a block is written.
-    let dx = unsafe { written_by(x.len(), fill) };
+    let (dx, partials) = unsafe { written_by(x.len(), fill) };
     let mut dgamma = vec![0.0f32; d.channels];
     let mut dbeta = vec![0.0f32; d.channels];
     for (u, dg, db) in partials.into_iter().flatten() {

@@ -62,17 +62,17 @@ pub struct SharedMut(pub *mut f32);
 unsafe impl Send for SharedMut {}
 unsafe impl Sync for SharedMut {}
 
-/// A vector of `n` floats that `fill` writes completely through the pointer it is given: outputs
-/// are not zero-filled first (that was 5% of training time).
+/// A vector of `n` floats that `fill` writes completely through the pointer it is given, and
+/// what `fill` returns: outputs are not zero-filled first (that was 5% of training time).
 ///
 /// # Safety
 /// `fill` must initialise all `n` elements.
-pub unsafe fn written_by(n: usize, fill: impl FnOnce(SharedMut)) -> Vec<f32> {
+pub unsafe fn written_by<T>(n: usize, fill: impl FnOnce(SharedMut) -> T) -> (Vec<f32>, T) {
     let mut v = Vec::<f32>::with_capacity(n);
-    fill(SharedMut(v.spare_capacity_mut().as_mut_ptr().cast::<f32>()));
+    let out = fill(SharedMut(v.spare_capacity_mut().as_mut_ptr().cast::<f32>()));
     // SAFETY: the caller guarantees every element was written.
     unsafe { v.set_len(n) };
-    v
+    (v, out)
 }
 
 /// Elements `start..start + len` behind `ptr`, to be written.

@@ -11,7 +11,7 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, DType, Flex, TensorMetadata};
 
 use super::CpuKernels;
-use super::flex::{dims, f32s, norm_dims, tensor};
+use super::flex::{conv3x3_options, dims, f32s, norm_dims, tensor};
 use super::group_norm::{self, Stats};
 use super::conv3x3;
 
@@ -73,9 +73,8 @@ impl<C: CheckpointStrategy> CpuKernels for Autodiff<Flex, C> {
     fn conv3x3(x: FloatTensor<Self>, weight: FloatTensor<Self>) -> FloatTensor<Self> {
         // The backward kernels are f32; other dtypes keep Burn's differentiable convolution.
         if x.dtype() != DType::F32 || weight.dtype() != DType::F32 {
-            use burn::backend::ops::{ConvOptions, ModuleOps};
-            let options = ConvOptions::new([1, 1], [1, 1], [1, 1], 1);
-            return <Self as ModuleOps<Self>>::conv2d(x, weight, None, options);
+            use burn::backend::ops::ModuleOps;
+            return <Self as ModuleOps<Self>>::conv2d(x, weight, None, conv3x3_options());
         }
         match Conv3x3Backward.prepare::<C>([x.node(), weight.node()]).compute_bound().stateful() {
             OpsKind::Tracked(mut prep) => {
