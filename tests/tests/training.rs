@@ -12,12 +12,17 @@ use brainseg_trainer::train::mask_tensor;
 use burn::optim::{AdamWConfig, GradientsParams};
 use burn::prelude::*;
 
-/// Burn's seeded generator is one per device kind, shared by the tests of this file, which run
-/// on parallel threads: each holds this lock so its draws, and so its initial weights, are its own.
+/// Burn's seeded generator is shared by the tests of this file (with and without autodiff), which
+/// run on parallel threads: whatever draws from it (initialising a model, including when a model
+/// file is decoded) holds this lock, so each test's initial weights are its own.
 static RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
+fn rng_lock() -> std::sync::MutexGuard<'static, ()> {
+    RNG.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn seeded(device: &Device, seed: u64) -> std::sync::MutexGuard<'static, ()> {
-    let guard = RNG.lock().unwrap_or_else(|e| e.into_inner());
+    let guard = rng_lock();
     device.seed(seed);
     guard
 }
@@ -91,7 +96,10 @@ fn a_model_trained_either_way_predicts_the_same_the_other_way() {
         let meta = ModelMeta::new(config, Normalization { mean: [0.0; 3], std: [1.0; 3] });
         let bytes = model_file::encode(model.valid(), meta, false).expect("encode");
         let device = Device::flex();
-        let (loaded, _) = model_file::decode(&bytes, &device).expect("decode");
+        let (loaded, _) = {
+            let _rng = rng_lock();
+            model_file::decode(&bytes, &device).expect("decode")
+        };
         let (x, _) = phantom_batch(&device);
         let same = loaded.clone().with_conv_impl(trained_on).forward(x.clone());
         let switched = loaded.with_conv_impl(other).forward(x);
