@@ -151,3 +151,39 @@ fn a_deadline_stops_training_cleanly_and_resume_finishes_it() {
     assert!(o.status.success(), "{}", text(&o.stderr));
     assert_eq!(metrics(&run).len(), 2, "both epochs once");
 }
+
+#[test]
+fn a_run_with_a_weight_average_resumes_with_the_same_average() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    synthetic_dataset(&data, 4, 6, 32, "webp");
+    let (d, straight, broken) = (data.to_str().unwrap(), dir.path().join("straight"), dir.path().join("broken"));
+    let ema_args = |run: &std::path::Path| {
+        let mut args: Vec<String> = train_args(d, run.to_str().unwrap()).into_iter().map(String::from).collect();
+        args.extend(["--ema-decay".into(), "0.9".into()]);
+        args
+    };
+    let run = |args: &[String]| brainseg(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let o = run(&ema_args(&straight));
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("latest (not averaged) weights"), "{}", text(&o.stderr));
+    assert!(straight.join("checkpoint/ema.bpk").exists());
+
+    let mut args = ema_args(&broken);
+    args.extend(["--stop-after-steps".into(), "6".into()]);
+    assert!(run(&args).status.success());
+    // --resume reads the saved recipe (the average included) and the saved average.
+    let mut args: Vec<String> = train_args(d, broken.to_str().unwrap()).into_iter().map(String::from).collect();
+    args.push("--resume".into());
+    let o = run(&args);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let (a, b) = (metrics(&straight), metrics(&broken));
+    assert_eq!((a.len(), b.len()), (2, 2));
+    for (ra, rb) in a.iter().zip(&b) {
+        // Validation Dice scores the averaged weights: equal only if the average was restored.
+        let (da, db): (f64, f64) = (ra[2].parse().unwrap(), rb[2].parse().unwrap());
+        assert!((da - db).abs() <= 1e-3, "validation Dice {da} vs {db}");
+    }
+    let bad = brainseg(&["train", "--data", d, "--run-dir", dir.path().join("bad").to_str().unwrap(), "--ema-decay", "1.5"]);
+    assert!(!bad.status.success() && text(&bad.stderr).contains("not a decay"), "{}", text(&bad.stderr));
+}

@@ -133,6 +133,10 @@ pub struct TrainArgs {
     /// Start from this model file's weights instead of random ones (same architecture).
     #[arg(long)]
     pub init_from: Option<PathBuf>,
+    /// Validate and export an exponential moving average of the weights (decay per optimiser
+    /// step, e.g. 0.998: an average over roughly the last 1 / (1 - decay) steps).
+    #[arg(long, value_parser = parse_decay)]
+    pub ema_decay: Option<f64>,
     /// Compute convolutions as im2col + GEMM out of Burn ops while training (for comparison;
     /// by default `flex` runs brainseg's own CPU kernels, which are faster).
     #[arg(long, hide = true)]
@@ -259,6 +263,7 @@ impl TrainArgs {
             checkpoint_every: self.checkpoint_every,
             normalization: None,
             init_from: self.init_from.clone(),
+            ema_decay: self.ema_decay,
         }
     }
 }
@@ -364,5 +369,12 @@ mod tests {
     #[test]
     fn cli_is_consistent() {
         Cli::command().debug_assert();
+    }
+}
+
+fn parse_decay(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(d) if (0.0..1.0).contains(&d) => Ok(d),
+        _ => Err(format!("{s} is not a decay in [0, 1)")),
     }
 }

@@ -6,6 +6,7 @@ pub mod augment;
 pub mod backend;
 pub mod cli;
 pub mod dataset;
+pub mod ema;
 pub mod evaluate;
 pub mod export;
 pub mod model_source;

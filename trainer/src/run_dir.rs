@@ -4,7 +4,7 @@
 //! <run>/config.json     TrainConfig (model config, recipe, normalisation)
 //! <run>/split.json      patient-level train/validation split
 //! <run>/metrics.csv     one row per epoch
-//! <run>/checkpoint/     model.bpk, optim.bpk, state.json (written atomically)
+//! <run>/checkpoint/     model.bpk, optim.bpk, state.json, ema.bpk with --ema-decay (written atomically)
 //! <run>/model.bsm       best-by-validation-Dice model file
 //! ```
 
@@ -67,10 +67,13 @@ impl RunDir {
         serde_json::from_slice(&text).with_context(|| format!("{} is damaged", path.display()))
     }
 
-    /// Saves model and optimiser records, then the state that points at them (last, so a
-    /// checkpoint is only visible once complete).
-    pub fn save_checkpoint(&self, model: &[u8], optim: &[u8], state: &TrainState) -> Result<()> {
+    /// Saves model, moving-average and optimiser records, then the state that points at them
+    /// (last, so a checkpoint is only visible once complete).
+    pub fn save_checkpoint(&self, model: &[u8], ema: Option<&[u8]>, optim: &[u8], state: &TrainState) -> Result<()> {
         write_atomic(&self.path("checkpoint/model.bpk"), model)?;
+        if let Some(ema) = ema {
+            write_atomic(&self.path("checkpoint/ema.bpk"), ema)?;
+        }
         write_atomic(&self.path("checkpoint/optim.bpk"), optim)?;
         self.write_json("checkpoint/state.json", state)
     }
@@ -81,6 +84,15 @@ impl RunDir {
             fs::read(&p).with_context(|| format!("cannot read {}", p.display()))
         };
         Ok((read("checkpoint/model.bpk")?, read("checkpoint/optim.bpk")?, self.read_json("checkpoint/state.json")?))
+    }
+
+    /// The checkpoint's moving average of the weights, if it has one.
+    pub fn load_ema(&self) -> Result<Option<Vec<u8>>> {
+        let p = self.path("checkpoint/ema.bpk");
+        if !self.has_checkpoint() || !p.exists() {
+            return Ok(None);
+        }
+        fs::read(&p).map(Some).with_context(|| format!("cannot read {}", p.display()))
     }
 
     /// Appends a row to `metrics.csv`, writing the header first if the file is new. Rows of

@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use crate::augment::Augment;
 use crate::backend::Backend;
 use crate::dataset::{self, Sample, Split};
+use crate::ema::Ema;
 use crate::run_dir::{RunDir, TrainState, write_atomic};
 use crate::validate::validate;
 
@@ -54,6 +55,10 @@ pub struct TrainConfig {
     /// the committed model when a later session continues training.
     #[serde(default)]
     pub init_from: Option<PathBuf>,
+    /// Validate and export an exponential moving average of the weights with this decay per
+    /// step (e.g. 0.998) instead of the latest weights.
+    #[serde(default)]
+    pub ema_decay: Option<f64>,
 }
 
 /// Cosine decay from `lr` to `min_lr` after a linear warm-up.
@@ -181,6 +186,10 @@ pub fn run(mut cfg: TrainConfig, opts: RunOptions) -> Result<()> {
         state = s;
         eprintln!("resuming at epoch {} step {}", state.epoch + 1, state.step_in_epoch);
     }
+    let mut ema = match cfg.ema_decay {
+        Some(decay) => Some(Ema::new(resumed_ema(&run, &model)?.unwrap_or_else(|| model.valid()), decay, state.global_step)),
+        None => None,
+    };
     eprintln!("model: {} parameters", model.num_params());
 
     let steps = steps_per_epoch(&train, &cfg);
@@ -216,6 +225,9 @@ pub fn run(mut cfg: TrainConfig, opts: RunOptions) -> Result<()> {
             let grads = GradientsParams::from_grads(loss.backward(), &model);
             let lr = learning_rate(&cfg, state.global_step, total_steps);
             model = optim.step(lr, model, grads);
+            if let Some(ema) = &mut ema {
+                ema.update(&model.valid());
+            }
 
             state.step_in_epoch = step + 1;
             state.global_step += 1;
@@ -232,7 +244,7 @@ pub fn run(mut cfg: TrainConfig, opts: RunOptions) -> Result<()> {
             let deadline = opts.deadline.is_some_and(|d| Instant::now() >= d);
             if state.step_in_epoch % cfg.checkpoint_every.max(1) == 0 || stop || deadline {
                 state.epoch_seconds = seconds_before + started.elapsed().as_secs_f64();
-                checkpoint(&run, &model, &optim, &state)?;
+                checkpoint(&run, &model, ema.as_ref(), &optim, &state)?;
             }
             if stop {
                 bar.abandon_with_message("stopped early (--stop-after-steps)");
@@ -243,7 +255,7 @@ pub fn run(mut cfg: TrainConfig, opts: RunOptions) -> Result<()> {
                     "brainseg train, seed {}, run {}: stopped at --max-minutes in epoch {} step {}, not validated",
                     cfg.seed, run.root.display(), state.epoch + 1, state.step_in_epoch
                 );
-                export(&run, "last.bsm", model.valid(), &cfg, norm, Provenance { notes, ..Provenance::default() })?;
+                export(&run, "last.bsm", exported(&model, ema.as_ref()), &cfg, norm, Provenance { notes, ..Provenance::default() })?;
                 bar.abandon_with_message("stopped at --max-minutes; --resume continues");
                 eprintln!("stopped at the --max-minutes deadline: checkpoint and {} written", run.path("last.bsm").display());
                 return Ok(());
@@ -252,8 +264,13 @@ pub fn run(mut cfg: TrainConfig, opts: RunOptions) -> Result<()> {
         bar.finish();
         let seconds = seconds_before + started.elapsed().as_secs_f64();
         let train_loss = state.epoch_loss_sum / steps as f64;
-        let eval_model = model.valid().with_conv_impl(ConvImpl::Auto);
+        let eval_model = exported(&model, ema.as_ref());
         let summary = validate(&eval_model, &val, size, &norm, cfg.batch_size, &device)?;
+        if ema.is_some() {
+            // The latest weights too, so a run shows what the average bought.
+            let latest = validate(&model.valid().with_conv_impl(ConvImpl::Auto), &val, size, &norm, cfg.batch_size, &device)?;
+            eprintln!("epoch {}: latest (not averaged) weights: validation Dice {:.4}", state.epoch + 1, latest.dice);
+        }
         let lr = learning_rate(&cfg, state.global_step.saturating_sub(1), total_steps);
         eprintln!(
             "epoch {}: train loss {train_loss:.4} | validation Dice {:.4} IoU {:.4} precision {:.4} recall {:.4} | {seconds:.0} s",
@@ -281,7 +298,7 @@ pub fn run(mut cfg: TrainConfig, opts: RunOptions) -> Result<()> {
         state.step_in_epoch = 0;
         state.epoch_loss_sum = 0.0;
         state.epoch_seconds = 0.0;
-        checkpoint(&run, &model, &optim, &state)?;
+        checkpoint(&run, &model, ema.as_ref(), &optim, &state)?;
     }
     eprintln!(
         "done: best validation Dice {:.4} at epoch {}; model in {}",
@@ -299,10 +316,25 @@ fn export(run: &RunDir, name: &str, model: UNet, cfg: &TrainConfig, norm: Normal
     write_atomic(&run.path(name), &model_file::encode(model, meta, cfg.half)?)
 }
 
-fn checkpoint(run: &RunDir, model: &UNet, optim: &ModuleOptimizer, state: &TrainState) -> Result<()> {
-    let m = model.clone().into_record().into_bytes().map_err(|e| anyhow::anyhow!("{e}"))?;
+/// The weights a run validates and exports: the moving average where there is one.
+fn exported(model: &UNet, ema: Option<&Ema>) -> UNet {
+    ema.map_or_else(|| model.valid(), |e| e.model.clone()).with_conv_impl(ConvImpl::Auto)
+}
+
+fn checkpoint(run: &RunDir, model: &UNet, ema: Option<&Ema>, optim: &ModuleOptimizer, state: &TrainState) -> Result<()> {
+    let bytes = |m: UNet| m.into_record().into_bytes().map_err(|e| anyhow::anyhow!("{e}"));
+    let m = bytes(model.clone())?;
+    let e = ema.map(|e| bytes(e.model.clone())).transpose()?;
     let o = optim.into_bytes().map_err(|e| anyhow::anyhow!("{e}"))?;
-    run.save_checkpoint(&m, &o, state)
+    run.save_checkpoint(&m, e.as_deref(), &o, state)
+}
+
+/// The moving average saved with the checkpoint, if the run has one (a run that turns the
+/// average on at `--resume` starts it from the checkpoint's weights).
+fn resumed_ema(run: &RunDir, model: &UNet) -> Result<Option<UNet>> {
+    let Some(bytes) = run.load_ema()? else { return Ok(None) };
+    let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes)).map_err(|e| anyhow::anyhow!("checkpoint EMA: {e}"))?;
+    Ok(Some(model.valid().try_load_record(record).map_err(|e| anyhow::anyhow!("checkpoint EMA: {e}"))?))
 }
 
 /// Masks (non-zero = tumor) as a `[n, 1, size, size]` tensor of 0/1.
