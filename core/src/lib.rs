@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod model;
 pub mod model_file;
 pub mod norm;
+pub mod pool;
 pub mod postprocess;
 pub mod preprocess;
 pub mod synthetic;

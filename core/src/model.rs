@@ -7,12 +7,13 @@ use burn::nn::PaddingConfig2d;
 use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
 use burn::nn::norm::{GroupNorm, GroupNormConfig};
 use burn::prelude::*;
-use burn::tensor::module::{interpolate, max_pool2d};
-use burn::tensor::ops::{InterpolateMode, InterpolateOptions, MaxPoolOptions};
+use burn::tensor::module::interpolate;
+use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
 use serde::{Deserialize, Serialize};
 
 use crate::conv::{ConvImpl, conv1x1, conv3x3, conv_transpose2x2};
 use crate::norm::group_norm_relu;
+use crate::pool::max_pool2x2;
 
 /// How the decoder doubles the resolution.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -210,12 +211,11 @@ impl UNet {
     /// - output: `[batch, 1, s, s]`
     pub fn forward(&self, input: Tensor<4>) -> Tensor<4> {
         let imp = self.conv_impl;
-        let pool = MaxPoolOptions::new([2, 2]);
         let mut skips = Vec::with_capacity(self.encoder.len());
         let mut x = input;
         for level in &self.encoder {
             let y = level.forward(x, imp);
-            x = max_pool2d(y.clone(), pool.clone());
+            x = max_pool2x2(y.clone(), imp);
             skips.push(y);
         }
         x = self.bottleneck.forward(x, imp);

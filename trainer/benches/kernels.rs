@@ -1,6 +1,6 @@
 //! Each CPU kernel alone at the compact U-Net's shapes (256x256 input, batch 4): milliseconds and
 //! GFLOP/s for the 3x3 convolution's forward, input gradient and weight gradient, and for the fused
-//! GroupNorm + ReLU; with the machine's GEMM peak (a large square product on every thread) for
+//! GroupNorm + ReLU and 2x2 max pooling; with the machine's GEMM peak (a large square product on every thread) for
 //! scale. `cargo bench -p brainseg --bench kernels [-- --batch N]`. Not a test.
 
 use std::time::Instant;
@@ -81,6 +81,15 @@ fn main() {
         let (_, stats) = raw::group_norm_relu_forward(&x, &gamma, &beta, 1e-5, d);
         let f = median_ms(5, || drop(std::hint::black_box(raw::group_norm_relu_forward(&x, &gamma, &beta, 1e-5, d))));
         let b = median_ms(5, || drop(std::hint::black_box(raw::group_norm_relu_backward(&x, &gamma, &beta, &stats, &g, d))));
+        println!("{:<22} {f:>8.2} {b:>8.2}", format!("{c} @ {side}"));
+    }
+    println!("2x2 max pooling, batch {batch}: ms forward / backward");
+    for (c, side) in [(16, 256), (32, 128), (64, 64), (128, 32)] {
+        let d = raw::PoolDims { planes: batch * c, h: side, w: side };
+        let x = values(batch * c * side * side, 10);
+        let g = values(x.len() / 4, 11);
+        let f = median_ms(5, || drop(std::hint::black_box(raw::max_pool2x2_forward(&x, d))));
+        let b = median_ms(5, || drop(std::hint::black_box(raw::max_pool2x2_backward(&x, &g, d))));
         println!("{:<22} {f:>8.2} {b:>8.2}", format!("{c} @ {side}"));
     }
 }

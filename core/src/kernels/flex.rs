@@ -10,6 +10,7 @@ use burn::tensor::Shape;
 use super::CpuKernels;
 use super::conv3x3::{self, Dims};
 use super::group_norm;
+use super::pool;
 
 impl CpuKernels for Flex {
     fn conv3x3(x: FloatTensor<Self>, weight: FloatTensor<Self>) -> FloatTensor<Self> {
@@ -33,6 +34,22 @@ impl CpuKernels for Flex {
         let (y, _) = group_norm::forward(&f32s(&x), &f32s(&gamma), &f32s(&beta), epsilon as f32, d);
         FlexTensor::new(Bytes::from_elems(y), Layout::contiguous(shape), DType::F32)
     }
+
+    fn max_pool2x2(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        if x.dtype() != DType::F32 {
+            return <Flex as ModuleOps<Flex>>::max_pool2d(x, [2, 2], [2, 2], [0, 0], [1, 1], false);
+        }
+        let (d, [batch, channels]) = pool_dims(&x);
+        let (oh, ow) = d.out();
+        tensor(pool::forward(&f32s(&x), d), [batch, channels, oh, ow])
+    }
+}
+
+/// Pooling's shapes from its input, with the input's batch and channels.
+pub(super) fn pool_dims(x: &FlexTensor) -> (pool::Dims, [usize; 2]) {
+    let s = x.layout().shape();
+    assert!(s.num_dims() == 4, "max_pool2x2: 4D input expected, got {s:?}");
+    (pool::Dims { planes: s[0] * s[1], h: s[2], w: s[3] }, [s[0], s[1]])
 }
 
 /// Burn's options for the same convolution (stride 1, padding 1), for the dtypes our kernels do

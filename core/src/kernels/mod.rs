@@ -3,7 +3,8 @@
 //! `flex` has convolution forward kernels but no backward ones (burn 0.22.1), and its generic
 //! fallback computes the weight gradient as a convolution whose kernel is the whole output
 //! gradient: training ran at a fifth of PyTorch's speed. These kernels (forward, input and
-//! weight gradients; `conv3x3.rs`) replace that on `flex` only: [`supports`] says where, and
+//! weight gradients; `conv3x3.rs`), the fused GroupNorm + ReLU (`group_norm.rs`) and 2x2 max
+//! pooling (`pool.rs`, where `flex`'s generic pooling was slow) replace that on `flex` only: [`supports`] says where, and
 //! `crate::conv` falls back to Burn's own ops everywhere else (WebGPU, CUDA). Weights and model
 //! files are the ordinary `Conv2d` parameters either way.
 
@@ -12,6 +13,7 @@ mod flex;
 mod gemm;
 mod group_norm;
 mod parallel;
+mod pool;
 #[cfg(feature = "cpu-kernels-train")]
 mod train;
 
@@ -25,6 +27,7 @@ pub mod raw {
     pub use super::conv3x3::weight_grad as conv3x3_weight_grad;
     pub use super::group_norm::{Dims as NormDims, backward as group_norm_relu_backward};
     pub use super::group_norm::forward as group_norm_relu_forward;
+    pub use super::pool::{Dims as PoolDims, backward as max_pool2x2_backward, forward as max_pool2x2_forward};
 
     /// `c = a x b` for row-major square matrices of side `n`, on every thread (the machine's
     /// GEMM peak, for scale).
@@ -54,6 +57,9 @@ pub trait CpuKernels: Backend {
         groups: usize,
         epsilon: f64,
     ) -> FloatTensor<Self>;
+
+    /// 2x2, stride-2 max pooling. `x`: `[batch, channels, h, w]` -> `[batch, channels, h / 2, w / 2]`.
+    fn max_pool2x2(x: FloatTensor<Self>) -> FloatTensor<Self>;
 }
 
 /// Whether tensors on `device` run on these kernels (Burn's `flex` CPU backend, with or without
@@ -85,6 +91,14 @@ pub fn group_norm_relu(x: Tensor<4>, gamma: Tensor<1>, beta: Tensor<1>, groups: 
         groups,
         epsilon,
     ))
+}
+
+/// [`CpuKernels::max_pool2x2`] on tensors; call only where [`supports`] holds.
+///
+/// # Shapes
+/// - x: `[batch, channels, h, w]` -> `[batch, channels, h / 2, w / 2]`
+pub fn max_pool2x2(x: Tensor<4>) -> Tensor<4> {
+    Tensor::from_dispatch(<Dispatch as CpuKernels>::max_pool2x2(x.into_dispatch()))
 }
 
 #[cfg(all(test, feature = "cpu-kernels-train"))]

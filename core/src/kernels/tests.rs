@@ -131,3 +131,28 @@ fn group_norm_relu_matches_burns_layers() {
         assert!(errors.iter().all(|&e| e < 1e-4), "{:?}: y, dx, dgamma, dbeta errors {errors:?}", (b, c, h, w));
     }
 }
+
+#[test]
+fn max_pool_matches_burns_pooling_forward_and_backward() {
+    use burn::tensor::module::max_pool2d;
+    use burn::tensor::ops::MaxPoolOptions;
+
+    let device = Device::flex().autodiff();
+    device.seed(7);
+    let normal = Distribution::Normal(0.0, 1.0);
+    // Odd sides drop their last row or column, as Burn's floor-mode pooling does.
+    for (b, c, h, w) in [(1, 1, 2, 2), (5, 3, 8, 6), (2, 16, 7, 9), (1, 32, 32, 32)] {
+        let x = Tensor::<4>::random([b, c, h, w], normal, &device);
+        let cotangent = Tensor::<4>::random([b, c, h / 2, w / 2], normal, &device);
+        let run = |ours: bool| {
+            let x = x.clone().require_grad();
+            let y = if ours { super::max_pool2x2(x.clone()) } else { max_pool2d(x.clone(), MaxPoolOptions::new([2, 2])) };
+            let grads = (y.clone() * cotangent.clone()).sum().backward();
+            (y.inner(), x.grad(&grads).expect("input gradient"))
+        };
+        let ((y, dx), (y_ref, dx_ref)) = (run(true), run(false));
+        assert_eq!(y.dims(), y_ref.dims());
+        let errors = [relative_error(y, y_ref), relative_error(dx, dx_ref)];
+        assert!(errors.iter().all(|&e| e == 0.0), "{:?}: y, dx errors {errors:?}", (b, c, h, w));
+    }
+}

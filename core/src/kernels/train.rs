@@ -11,9 +11,9 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, DType, Flex, TensorMetadata};
 
 use super::CpuKernels;
-use super::flex::{conv3x3_options, dims, f32s, norm_dims, tensor};
+use super::flex::{conv3x3_options, dims, f32s, norm_dims, pool_dims, tensor};
 use super::group_norm::{self, Stats};
-use super::conv3x3;
+use super::{conv3x3, pool};
 
 #[derive(Debug)]
 struct Conv3x3Backward;
@@ -69,6 +69,24 @@ impl Backward<Flex, 3> for GroupNormReluBackward {
     }
 }
 
+#[derive(Debug)]
+struct MaxPool2x2Backward;
+
+impl Backward<Flex, 1> for MaxPool2x2Backward {
+    type State = NodeId;
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, checkpointer: &mut Checkpointer) {
+        let [node_x] = ops.parents;
+        let grad = grads.consume::<Flex>(&ops.node);
+        let x: FloatTensor<Flex> = checkpointer.retrieve_node_output(ops.state);
+        if let Some(node) = node_x {
+            let (d, [batch, channels]) = pool_dims(&x);
+            let dx = pool::backward(&f32s(&x), &f32s(&grad), d);
+            grads.register::<Flex>(node.id, tensor(dx, [batch, channels, d.h, d.w]));
+        }
+    }
+}
+
 impl<C: CheckpointStrategy> CpuKernels for Autodiff<Flex, C> {
     fn conv3x3(x: FloatTensor<Self>, weight: FloatTensor<Self>) -> FloatTensor<Self> {
         // The backward kernels are f32; other dtypes keep Burn's differentiable convolution.
@@ -112,6 +130,20 @@ impl<C: CheckpointStrategy> CpuKernels for Autodiff<Flex, C> {
                 groups,
                 epsilon,
             )),
+        }
+    }
+
+    fn max_pool2x2(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        if x.dtype() != DType::F32 {
+            use burn::backend::ops::ModuleOps;
+            return <Self as ModuleOps<Self>>::max_pool2d(x, [2, 2], [2, 2], [0, 0], [1, 1], false);
+        }
+        match MaxPool2x2Backward.prepare::<C>([x.node()]).compute_bound().stateful() {
+            OpsKind::Tracked(mut prep) => {
+                let state = prep.checkpoint(&x);
+                prep.finish(state, Flex::max_pool2x2(x.into_primitive()))
+            }
+            OpsKind::UnTracked(prep) => prep.finish(Flex::max_pool2x2(x.into_primitive())),
         }
     }
 }
