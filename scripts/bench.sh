@@ -7,6 +7,7 @@
 #   on WASM and WebGPU with an ONNX export of the shipped model (bench/browser/run.mjs).
 # Rounds alternate the contenders; tables show medians over rounds and brainseg's speed ratio.
 #   scripts/bench.sh [ROUNDS]      (default 3; after scripts/setup-bench.sh and scripts/build-web.sh)
+#   NATIVE_ONLY=1 scripts/bench.sh  skips the browser table (no web build needed)
 # Not here: wgpu/cuda native rows (no GPU on this machine).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,6 +33,7 @@ for round in $(seq "$ROUNDS"); do
   done
 done
 python3 bench/summarize.py "$OUT/results.jsonl"
+[ "${NATIVE_ONLY:-0}" = 1 ] && exit 0
 
 echo
 "$PY" bench/torch_unet.py "$OUT/shipped.safetensors" --rounds 1 --onnx "$OUT/shipped.onnx" >/dev/null 2>&1

@@ -91,6 +91,20 @@ pub fn conv3x3(conv: &Conv2d, x: Tensor<4>, imp: ConvImpl) -> Tensor<4> {
     with_bias(out, &conv.bias)
 }
 
+/// [`conv3x3`] of the concatenation of `a` and `b` along channels (the decoder's skip and
+/// up-sampled maps). Our CPU kernels read both without making the concatenation; elsewhere it
+/// is made with `Tensor::cat`.
+///
+/// # Shapes
+/// - a: `[batch, c_a, h, w]`, b: `[batch, c_b, h, w]` -> `[batch, c_out, h, w]`
+pub fn conv3x3_cat(conv: &Conv2d, a: Tensor<4>, b: Tensor<4>, imp: ConvImpl) -> Tensor<4> {
+    #[cfg(feature = "cpu-kernels")]
+    if imp.resolve(&a.device()) == Resolved::Kernels {
+        return with_bias(crate::kernels::conv3x3_cat(a, b, conv.weight.val()), &conv.bias);
+    }
+    conv3x3(conv, Tensor::cat(vec![a, b], 1), imp)
+}
+
 /// A 1x1 convolution (the head), as one matrix product except on the backend's own kernels.
 ///
 /// # Shapes

@@ -11,7 +11,7 @@ use burn::tensor::module::interpolate;
 use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
 use serde::{Deserialize, Serialize};
 
-use crate::conv::{ConvImpl, conv1x1, conv3x3, conv_transpose2x2};
+use crate::conv::{ConvImpl, conv1x1, conv3x3, conv3x3_cat, conv_transpose2x2};
 use crate::norm::group_norm_relu;
 use crate::pool::max_pool2x2;
 
@@ -97,6 +97,12 @@ impl DoubleConv {
     /// - input: `[batch, in, h, w]` -> `[batch, out, h, w]`
     fn forward(&self, x: Tensor<4>, imp: ConvImpl) -> Tensor<4> {
         let x = group_norm_relu(&self.norm1, conv3x3(&self.conv1, x, imp), imp);
+        group_norm_relu(&self.norm2, conv3x3(&self.conv2, x, imp), imp)
+    }
+
+    /// [`Self::forward`] of the concatenation of `a` and `b` along channels.
+    fn forward_cat(&self, a: Tensor<4>, b: Tensor<4>, imp: ConvImpl) -> Tensor<4> {
+        let x = group_norm_relu(&self.norm1, conv3x3_cat(&self.conv1, a, b, imp), imp);
         group_norm_relu(&self.norm2, conv3x3(&self.conv2, x, imp), imp)
     }
 }
@@ -231,7 +237,7 @@ impl UNet {
                     interpolate(x, opts)
                 }
             };
-            x = block.conv.forward(Tensor::cat(vec![skip, x], 1), imp);
+            x = block.conv.forward_cat(skip, x, imp);
         }
         conv1x1(&self.head, x, imp)
     }

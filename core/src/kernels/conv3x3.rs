@@ -6,9 +6,14 @@
 //! gradient is the forward kernel run on the output gradient with the weights flipped and
 //! transposed, which needs no col2im scatter (and so no write conflicts between threads). The
 //! weight gradient is `G x colᵀ` accumulated per thread, then summed.
+//!
+//! The input may be two tensors whose concatenation along channels is the operand (the U-Net
+//! decoder's skip and up-sampled maps): the column tiles read both directly and the input
+//! gradient is written as two tensors, so the concatenation and its backward copies are never
+//! made (5% of a training step in Burn's `cat` and the gradient slices' copies).
 
 use super::gemm::{Mat, matmul};
-use super::parallel::{SharedMut, map_groups, threads, with_scratch, written_by};
+use super::parallel::{SharedMut, map_groups, threads, with_scratch, written_by_parts};
 
 /// Shapes of one convolution: input `[batch, c_in, h, w]`, weights `[c_out, c_in, 3, 3]`,
 /// output `[batch, c_out, h, w]`.
@@ -28,6 +33,43 @@ impl Dims {
 
     fn k(&self) -> usize {
         self.c_in * 9
+    }
+}
+
+/// An NCHW operand `[batch, channels, h, w]` whose channels lie in one tensor or, in order, in
+/// two (`[batch, c_a, h, w]` then `[batch, c_b, h, w]`).
+#[derive(Clone, Copy)]
+pub struct Planes<'a> {
+    parts: [(&'a [f32], usize); 2],
+    plane: usize,
+}
+
+impl<'a> Planes<'a> {
+    /// One tensor of `channels` channels of `plane` pixels each.
+    pub fn one(data: &'a [f32], channels: usize, plane: usize) -> Self {
+        Self { parts: [(data, channels), (&[], 0)], plane }
+    }
+
+    /// The concatenation of `a` (`c_a` channels) and `b` (`c_b` channels) along channels.
+    pub fn cat(a: &'a [f32], c_a: usize, b: &'a [f32], c_b: usize, plane: usize) -> Self {
+        Self { parts: [(a, c_a), (b, c_b)], plane }
+    }
+
+    pub fn channels(&self) -> usize {
+        self.parts[0].1 + self.parts[1].1
+    }
+
+    /// Channel `ci` of image `image`.
+    fn get(&self, image: usize, ci: usize) -> &'a [f32] {
+        let [(a, c_a), (b, c_b)] = self.parts;
+        let (data, c, i) = if ci < c_a { (a, c_a, ci) } else { (b, c_b, ci - c_a) };
+        &data[(image * c + i) * self.plane..][..self.plane]
+    }
+
+    fn check(&self, batch: usize) {
+        for (data, c) in self.parts {
+            assert_eq!(data.len(), batch * c * self.plane, "conv3x3: input size");
+        }
     }
 }
 
@@ -72,12 +114,12 @@ impl Plan {
     }
 }
 
-/// Column matrix `[c * 9, rows * w]` of rows `row0..row0 + rows` of one image `[c, h, w]`:
+/// Column matrix `[c * 9, rows * w]` of rows `row0..row0 + rows` of image `tile.image`:
 /// row `ci * 9 + ky * 3 + kx` holds the input shifted by `(ky - 1, kx - 1)`, zero outside.
-fn im2col(image: &[f32], c: usize, h: usize, w: usize, tile: Tile, col: &mut [f32]) {
+fn im2col(x: Planes, h: usize, w: usize, tile: Tile, col: &mut [f32]) {
     let t = tile.rows * w;
-    for ci in 0..c {
-        let plane = &image[ci * h * w..(ci + 1) * h * w];
+    for ci in 0..x.channels() {
+        let plane = x.get(tile.image, ci);
         for ky in 0..3 {
             for kx in 0..3 {
                 let dst = &mut col[(ci * 9 + ky * 3 + kx) * t..][..t];
@@ -106,55 +148,72 @@ fn im2col(image: &[f32], c: usize, h: usize, w: usize, tile: Tile, col: &mut [f3
     }
 }
 
-fn check(d: &Dims, x: &[f32], x_channels: usize, weight: &[f32]) {
-    assert_eq!(x.len(), d.batch * x_channels * d.plane(), "conv3x3: input size");
+fn check(d: &Dims, x: &Planes, weight: &[f32]) {
+    assert_eq!(x.channels(), d.c_in, "conv3x3: input channels");
+    x.check(d.batch);
     assert_eq!(weight.len(), d.c_out * d.k(), "conv3x3: weight size");
 }
 
 /// `y = conv3x3(x, weight)`.
 pub fn forward(x: &[f32], weight: &[f32], d: Dims) -> Vec<f32> {
-    check(&d, x, d.c_in, weight);
+    let mut out = forward_parts(Planes::one(x, d.c_in, d.plane()), weight, d, &[d.c_out]);
+    out.pop().unwrap_or_default()
+}
+
+/// `conv3x3(x, weight)` with the output's channels split into tensors of `out_channels`
+/// channels each (in order; they sum to `d.c_out`).
+pub(super) fn forward_parts(x: Planes, weight: &[f32], d: Dims, out_channels: &[usize]) -> Vec<Vec<f32>> {
+    check(&d, &x, weight);
+    assert_eq!(out_channels.iter().sum::<usize>(), d.c_out, "conv3x3: output split");
     let (k, plane) = (d.k(), d.plane());
-    let n = d.batch * d.c_out * plane;
-    if n == 0 {
-        return Vec::new();
-    }
+    let lens: Vec<usize> = out_channels.iter().map(|c| d.batch * c * plane).collect();
     let plan = Plan::new(&d);
-    let fill = |dst: SharedMut| {
+    let fill = |dst: &[SharedMut]| {
+        if d.batch * d.c_out * plane == 0 {
+            return;
+        }
         map_groups(plan.tiles.len(), plan.threads, |range| {
-            let dst = dst;
             with_scratch(plan.scratch, |col| {
                 for tile in &plan.tiles[range] {
                     let t = tile.rows * d.w;
-                    let image = &x[tile.image * d.c_in * plane..][..d.c_in * plane];
-                    im2col(image, d.c_in, d.h, d.w, *tile, col);
-                    let offset = tile.image * d.c_out * plane + tile.row0 * d.w;
-                    // SAFETY: this tile's output columns are written by this call only; `col`
-                    // and `weight` cover k x t and c_out x k elements.
-                    unsafe {
-                        matmul(
-                            d.c_out,
-                            t,
-                            k,
-                            Mat { ptr: dst.0.add(offset), row_stride: plane as isize, col_stride: 1 },
-                            false,
-                            Mat::rows(weight.as_ptr(), k),
-                            Mat::rows(col.as_ptr(), t),
-                            plan.split,
-                        )
+                    im2col(x, d.h, d.w, *tile, col);
+                    let mut first = 0;
+                    for (part, &c) in dst.iter().zip(out_channels) {
+                        let offset = tile.image * c * plane + tile.row0 * d.w;
+                        // SAFETY: this tile's output columns are written by this call only;
+                        // `col` and the weight rows cover k x t and c x k elements.
+                        unsafe {
+                            matmul(
+                                c,
+                                t,
+                                k,
+                                Mat { ptr: part.0.add(offset), row_stride: plane as isize, col_stride: 1 },
+                                false,
+                                Mat::rows(weight[first * k..].as_ptr(), k),
+                                Mat::rows(col.as_ptr(), t),
+                                plan.split,
+                            )
+                        }
+                        first += c;
                     }
                 }
             })
         });
     };
-    // SAFETY: the tiles cover every row of every image, and each product writes all c_out output
-    // rows of its tile's columns.
-    unsafe { written_by(n, fill) }.0
+    // SAFETY: the tiles cover every row of every image, and each tile's products write all
+    // output channels of its columns, part by part.
+    unsafe { written_by_parts(&lens, fill) }.0
 }
 
 /// Gradient with respect to the input, from the output gradient `grad` `[batch, c_out, h, w]`.
 pub fn input_grad(grad: &[f32], weight: &[f32], d: Dims) -> Vec<f32> {
-    check(&d, grad, d.c_out, weight);
+    input_grad_parts(grad, weight, d, &[d.c_in]).pop().unwrap_or_default()
+}
+
+/// Gradient with respect to an input given as parts of `in_channels` channels each (see
+/// [`Planes::cat`]), one tensor per part.
+pub fn input_grad_parts(grad: &[f32], weight: &[f32], d: Dims, in_channels: &[usize]) -> Vec<Vec<f32>> {
+    assert_eq!(weight.len(), d.c_out * d.k(), "conv3x3: weight size");
     // dx[ci, y, x] = sum over co, ky, kx of g[co, y + 1 - ky, x + 1 - kx] * w[co, ci, ky, kx]:
     // a forward convolution of g with w'[ci, co, a, b] = w[co, ci, 2 - a, 2 - b].
     let mut flipped = vec![0.0f32; weight.len()];
@@ -165,12 +224,19 @@ pub fn input_grad(grad: &[f32], weight: &[f32], d: Dims) -> Vec<f32> {
             }
         }
     }
-    forward(grad, &flipped, Dims { c_in: d.c_out, c_out: d.c_in, ..d })
+    let flipped_dims = Dims { c_in: d.c_out, c_out: d.c_in, ..d };
+    forward_parts(Planes::one(grad, d.c_out, d.plane()), &flipped, flipped_dims, in_channels)
 }
 
 /// Gradient with respect to the weights `[c_out, c_in, 3, 3]`.
 pub fn weight_grad(x: &[f32], grad: &[f32], d: Dims) -> Vec<f32> {
-    assert_eq!(x.len(), d.batch * d.c_in * d.plane(), "conv3x3: input size");
+    weight_grad_parts(Planes::one(x, d.c_in, d.plane()), grad, d)
+}
+
+/// [`weight_grad`] with the input given as [`Planes`].
+pub fn weight_grad_parts(x: Planes, grad: &[f32], d: Dims) -> Vec<f32> {
+    assert_eq!(x.channels(), d.c_in, "conv3x3: input channels");
+    x.check(d.batch);
     assert_eq!(grad.len(), d.batch * d.c_out * d.plane(), "conv3x3: gradient size");
     let (k, plane) = (d.k(), d.plane());
     if plane == 0 {
@@ -184,8 +250,7 @@ pub fn weight_grad(x: &[f32], grad: &[f32], d: Dims) -> Vec<f32> {
         with_scratch(plan.scratch, |col| {
             for tile in &plan.tiles[range] {
                 let t = tile.rows * d.w;
-                let image = &x[tile.image * d.c_in * plane..][..d.c_in * plane];
-                im2col(image, d.c_in, d.h, d.w, *tile, col);
+                im2col(x, d.h, d.w, *tile, col);
                 let g = &grad[tile.image * d.c_out * plane + tile.row0 * d.w..];
                 // SAFETY: `dw` is this group's own; `g` rows are `plane` apart and hold t
                 // columns each; `col` holds k x t elements.

@@ -8,7 +8,7 @@ use burn::backend::{Bytes, DType, Flex};
 use burn::tensor::Shape;
 
 use super::CpuKernels;
-use super::conv3x3::{self, Dims};
+use super::conv3x3::{self, Dims, Planes};
 use super::group_norm;
 use super::pool;
 
@@ -20,6 +20,17 @@ impl CpuKernels for Flex {
         let d = dims(&x, &weight);
         let y = conv3x3::forward(&f32s(&x), &f32s(&weight), d);
         tensor(y, [d.batch, d.c_out, d.h, d.w])
+    }
+
+    fn conv3x3_cat(a: FloatTensor<Self>, b: FloatTensor<Self>, weight: FloatTensor<Self>) -> FloatTensor<Self> {
+        if [&a, &b, &weight].iter().any(|t| t.dtype() != DType::F32) {
+            let x = <Flex as burn::backend::ops::FloatTensorOps<Flex>>::float_cat(vec![a, b], 1);
+            return <Flex as ModuleOps<Flex>>::conv2d(x, weight, None, conv3x3_options());
+        }
+        let (d, [c_a, c_b]) = cat_dims(&a, &b, &weight);
+        let (a, b) = (f32s(&a), f32s(&b));
+        let y = conv3x3::forward_parts(Planes::cat(&a, c_a, &b, c_b, d.h * d.w), &f32s(&weight), d, &[d.c_out]);
+        tensor(y.into_iter().next().unwrap_or_default(), [d.batch, d.c_out, d.h, d.w])
     }
 
     fn group_norm_relu(
@@ -73,6 +84,17 @@ pub(super) fn dims(x: &FlexTensor, weight: &FlexTensor) -> Dims {
     assert!(xs.num_dims() == 4 && ws.num_dims() == 4, "conv3x3: 4D operands expected");
     assert!(ws[1] == xs[1] && ws[2] == 3 && ws[3] == 3, "conv3x3: weight {ws:?} for input {xs:?}");
     Dims { batch: xs[0], c_in: xs[1], c_out: ws[0], h: xs[2], w: xs[3] }
+}
+
+/// The convolution's shapes when its input is the concatenation of `a` and `b`, with their
+/// channel counts.
+pub(super) fn cat_dims(a: &FlexTensor, b: &FlexTensor, weight: &FlexTensor) -> (Dims, [usize; 2]) {
+    let (sa, sb) = (a.layout().shape(), b.layout().shape());
+    assert!(sa.num_dims() == 4 && sb.num_dims() == 4, "conv3x3_cat: 4D operands expected");
+    assert!(sa[0] == sb[0] && sa[2] == sb[2] && sa[3] == sb[3], "conv3x3_cat: {sa:?} and {sb:?} differ");
+    let ws = weight.layout().shape();
+    assert!(ws[1] == sa[1] + sb[1] && ws[2] == 3 && ws[3] == 3, "conv3x3_cat: weight {ws:?} for inputs {sa:?}, {sb:?}");
+    (Dims { batch: sa[0], c_in: sa[1] + sb[1], c_out: ws[0], h: sa[2], w: sa[3] }, [sa[1], sb[1]])
 }
 
 /// The tensor's f32 elements in row-major order, borrowed from its storage (after one copy into

@@ -48,6 +48,11 @@ pub trait CpuKernels: Backend {
     /// `x`: `[batch, c_in, h, w]`, `weight`: `[c_out, c_in, 3, 3]` -> `[batch, c_out, h, w]`.
     fn conv3x3(x: FloatTensor<Self>, weight: FloatTensor<Self>) -> FloatTensor<Self>;
 
+    /// [`CpuKernels::conv3x3`] of the concatenation of `a` and `b` along channels, without
+    /// making it. `a`: `[batch, c_a, h, w]`, `b`: `[batch, c_b, h, w]`, `weight`:
+    /// `[c_out, c_a + c_b, 3, 3]` -> `[batch, c_out, h, w]`.
+    fn conv3x3_cat(a: FloatTensor<Self>, b: FloatTensor<Self>, weight: FloatTensor<Self>) -> FloatTensor<Self>;
+
     /// GroupNorm (affine) followed by ReLU. `x`: `[batch, channels, h, w]`, `gamma`, `beta`:
     /// `[channels]`; `groups` divides `channels`.
     fn group_norm_relu(
@@ -77,6 +82,15 @@ pub fn supports(device: &Device) -> bool {
 /// - x: `[batch, c_in, h, w]`, weight: `[c_out, c_in, 3, 3]` -> `[batch, c_out, h, w]`
 pub fn conv3x3(x: Tensor<4>, weight: Tensor<4>) -> Tensor<4> {
     Tensor::from_dispatch(<Dispatch as CpuKernels>::conv3x3(x.into_dispatch(), weight.into_dispatch()))
+}
+
+/// [`CpuKernels::conv3x3_cat`] on tensors; call only where [`supports`] holds.
+///
+/// # Shapes
+/// - a: `[batch, c_a, h, w]`, b: `[batch, c_b, h, w]`, weight: `[c_out, c_a + c_b, 3, 3]`
+///   -> `[batch, c_out, h, w]`
+pub fn conv3x3_cat(a: Tensor<4>, b: Tensor<4>, weight: Tensor<4>) -> Tensor<4> {
+    Tensor::from_dispatch(<Dispatch as CpuKernels>::conv3x3_cat(a.into_dispatch(), b.into_dispatch(), weight.into_dispatch()))
 }
 
 /// [`CpuKernels::group_norm_relu`] on tensors; call only where [`supports`] holds.

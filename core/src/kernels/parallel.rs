@@ -68,11 +68,24 @@ unsafe impl Sync for SharedMut {}
 /// # Safety
 /// `fill` must initialise all `n` elements.
 pub unsafe fn written_by<T>(n: usize, fill: impl FnOnce(SharedMut) -> T) -> (Vec<f32>, T) {
-    let mut v = Vec::<f32>::with_capacity(n);
-    let out = fill(SharedMut(v.spare_capacity_mut().as_mut_ptr().cast::<f32>()));
-    // SAFETY: the caller guarantees every element was written.
-    unsafe { v.set_len(n) };
-    (v, out)
+    // SAFETY: forwarded from the caller.
+    let (mut v, out) = unsafe { written_by_parts(&[n], |dst| fill(dst[0])) };
+    (v.pop().unwrap_or_default(), out)
+}
+
+/// [`written_by`] for several vectors at once, of `lens[i]` floats each.
+///
+/// # Safety
+/// `fill` must initialise every element of every vector.
+pub unsafe fn written_by_parts<T>(lens: &[usize], fill: impl FnOnce(&[SharedMut]) -> T) -> (Vec<Vec<f32>>, T) {
+    let mut vs: Vec<Vec<f32>> = lens.iter().map(|&n| Vec::with_capacity(n)).collect();
+    let ptrs: Vec<SharedMut> = vs.iter_mut().map(|v| SharedMut(v.spare_capacity_mut().as_mut_ptr().cast::<f32>())).collect();
+    let out = fill(&ptrs);
+    for (v, &n) in vs.iter_mut().zip(lens) {
+        // SAFETY: the caller guarantees every element was written.
+        unsafe { v.set_len(n) };
+    }
+    (vs, out)
 }
 
 /// Elements `start..start + len` behind `ptr`, to be written.

@@ -156,3 +156,36 @@ fn max_pool_matches_burns_pooling_forward_and_backward() {
         assert!(errors.iter().all(|&e| e == 0.0), "{:?}: y, dx errors {errors:?}", (b, c, h, w));
     }
 }
+
+#[test]
+fn convolution_of_a_concatenation_matches_burns_cat_and_convolution() {
+    let device = Device::flex().autodiff();
+    device.seed(8);
+    let normal = Distribution::Normal(0.0, 1.0);
+    // (batch, c_a, c_b, c_out, h, w): the decoder's shapes and odd ones.
+    for (b, ca, cb, co, h, w) in [(1, 16, 16, 16, 9, 7), (5, 3, 1, 8, 5, 6), (2, 32, 32, 32, 8, 8), (1, 1, 7, 4, 1, 3)] {
+        let a = Tensor::<4>::random([b, ca, h, w], normal, &device);
+        let bb = Tensor::<4>::random([b, cb, h, w], normal, &device);
+        let weight = Tensor::<4>::random([co, ca + cb, 3, 3], normal, &device);
+        let cotangent = Tensor::<4>::random([b, co, h, w], normal, &device);
+        let run = |ours: bool| {
+            let (a, bb, weight) = (a.clone().require_grad(), bb.clone().require_grad(), weight.clone().require_grad());
+            let y = if ours {
+                super::conv3x3_cat(a.clone(), bb.clone(), weight.clone())
+            } else {
+                reference(Tensor::cat(vec![a.clone(), bb.clone()], 1), weight.clone())
+            };
+            let grads = (y.clone() * cotangent.clone()).sum().backward();
+            let g = |t: &Tensor<4>| t.grad(&grads).expect("gradient");
+            (y.inner(), g(&a), g(&bb), g(&weight))
+        };
+        let ((y, da, db, dw), (y_ref, da_ref, db_ref, dw_ref)) = (run(true), run(false));
+        let errors = [
+            relative_error(y, y_ref),
+            relative_error(da, da_ref),
+            relative_error(db, db_ref),
+            relative_error(dw, dw_ref),
+        ];
+        assert!(errors.iter().all(|&e| e < 1e-4), "{:?}: y, da, db, dw errors {errors:?}", (b, ca, cb, co, h, w));
+    }
+}

@@ -11,8 +11,9 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, DType, Flex, TensorMetadata};
 
 use super::CpuKernels;
-use super::flex::{conv3x3_options, dims, f32s, norm_dims, pool_dims, tensor};
+use super::flex::{cat_dims, conv3x3_options, dims, f32s, norm_dims, pool_dims, tensor};
 use super::group_norm::{self, Stats};
+use super::conv3x3::Planes;
 use super::{conv3x3, pool};
 
 #[derive(Debug)]
@@ -35,6 +36,37 @@ impl Backward<Flex, 2> for Conv3x3Backward {
         }
         if let Some(node) = node_weight {
             let dw = conv3x3::weight_grad(&f32s(&x), &g, d);
+            grads.register::<Flex>(node.id, tensor(dw, [d.c_out, d.c_in, 3, 3]));
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Conv3x3CatBackward;
+
+impl Backward<Flex, 3> for Conv3x3CatBackward {
+    type State = (NodeId, NodeId, NodeId);
+
+    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, checkpointer: &mut Checkpointer) {
+        let [node_a, node_b, node_weight] = ops.parents;
+        let grad = grads.consume::<Flex>(&ops.node);
+        let a: FloatTensor<Flex> = checkpointer.retrieve_node_output(ops.state.0);
+        let b: FloatTensor<Flex> = checkpointer.retrieve_node_output(ops.state.1);
+        let weight: FloatTensor<Flex> = checkpointer.retrieve_node_output(ops.state.2);
+        let (d, [c_a, c_b]) = cat_dims(&a, &b, &weight);
+        let g = f32s(&grad);
+        if node_a.is_some() || node_b.is_some() {
+            let mut parts = conv3x3::input_grad_parts(&g, &f32s(&weight), d, &[c_a, c_b]).into_iter();
+            for (node, c) in [(node_a, c_a), (node_b, c_b)] {
+                let part = parts.next().unwrap_or_default();
+                if let Some(node) = node {
+                    grads.register::<Flex>(node.id, tensor(part, [d.batch, c, d.h, d.w]));
+                }
+            }
+        }
+        if let Some(node) = node_weight {
+            let (a, b) = (f32s(&a), f32s(&b));
+            let dw = conv3x3::weight_grad_parts(Planes::cat(&a, c_a, &b, c_b, d.h * d.w), &g, d);
             grads.register::<Flex>(node.id, tensor(dw, [d.c_out, d.c_in, 3, 3]));
         }
     }
@@ -102,6 +134,24 @@ impl<C: CheckpointStrategy> CpuKernels for Autodiff<Flex, C> {
                 prep.finish((x_state, weight_state), y)
             }
             OpsKind::UnTracked(prep) => prep.finish(Flex::conv3x3(x.into_primitive(), weight.into_primitive())),
+        }
+    }
+
+    fn conv3x3_cat(a: FloatTensor<Self>, b: FloatTensor<Self>, weight: FloatTensor<Self>) -> FloatTensor<Self> {
+        if [&a, &b, &weight].iter().any(|t| t.dtype() != DType::F32) {
+            use burn::backend::ops::{FloatTensorOps, ModuleOps};
+            let x = <Self as FloatTensorOps<Self>>::float_cat(vec![a, b], 1);
+            return <Self as ModuleOps<Self>>::conv2d(x, weight, None, conv3x3_options());
+        }
+        match Conv3x3CatBackward.prepare::<C>([a.node(), b.node(), weight.node()]).compute_bound().stateful() {
+            OpsKind::Tracked(mut prep) => {
+                let states = (prep.checkpoint(&a), prep.checkpoint(&b), prep.checkpoint(&weight));
+                let y = Flex::conv3x3_cat(a.into_primitive(), b.into_primitive(), weight.into_primitive());
+                prep.finish(states, y)
+            }
+            OpsKind::UnTracked(prep) => {
+                prep.finish(Flex::conv3x3_cat(a.into_primitive(), b.into_primitive(), weight.into_primitive()))
+            }
         }
     }
 
