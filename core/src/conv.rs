@@ -61,7 +61,7 @@ impl ConvImpl {
     }
 }
 
-/// A 3x3, stride-1, padding-1, bias-free convolution.
+/// A 3x3, stride-1, padding-1 convolution with the layer's bias.
 ///
 /// # Shapes
 /// - x: `[batch, c_in, h, w]` -> `[batch, c_out, h, w]`
@@ -69,7 +69,7 @@ pub fn conv3x3(conv: &Conv2d, x: Tensor<4>, imp: ConvImpl) -> Tensor<4> {
     let out = match imp.resolve(&x.device()) {
         Resolved::Native => return conv.forward(x),
         #[cfg(feature = "cpu-kernels")]
-        Resolved::Kernels => crate::kernels::conv3x3(x, conv.weight.val()),
+        Resolved::Kernels => return crate::kernels::conv3x3(x, conv.weight.val(), bias_or_zeros(conv)),
         Resolved::Gemm => {
             let [b, c_in, h, w] = x.dims();
             let weight = conv.weight.val();
@@ -100,7 +100,7 @@ pub fn conv3x3(conv: &Conv2d, x: Tensor<4>, imp: ConvImpl) -> Tensor<4> {
 pub fn conv3x3_cat(conv: &Conv2d, a: Tensor<4>, b: Tensor<4>, imp: ConvImpl) -> Tensor<4> {
     #[cfg(feature = "cpu-kernels")]
     if imp.resolve(&a.device()) == Resolved::Kernels {
-        return with_bias(crate::kernels::conv3x3_cat(a, b, conv.weight.val()), &conv.bias);
+        return crate::kernels::conv3x3_cat(a, b, conv.weight.val(), bias_or_zeros(conv));
     }
     conv3x3(conv, Tensor::cat(vec![a, b], 1), imp)
 }
@@ -139,6 +139,15 @@ pub fn conv_transpose2x2(up: &ConvTranspose2d, x: Tensor<4>, imp: ConvImpl) -> T
         .permute([0, 1, 4, 2, 5, 3]) // [b, c_out, h, 2, w, 2]
         .reshape([b, c_out, 2 * h, 2 * w]);
     with_bias(out, &up.bias)
+}
+
+/// The layer's bias, or zeros for a layer without one (our kernels add it in place).
+#[cfg(feature = "cpu-kernels")]
+fn bias_or_zeros(conv: &Conv2d) -> Tensor<1> {
+    match &conv.bias {
+        Some(bias) => bias.val(),
+        None => Tensor::zeros([conv.weight.dims()[0]], &conv.weight.device()),
+    }
 }
 
 /// `out` plus a per-channel bias, where the layer has one.

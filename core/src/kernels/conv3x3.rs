@@ -156,14 +156,16 @@ fn check(d: &Dims, x: &Planes, weight: &[f32]) {
 
 /// `y = conv3x3(x, weight)`.
 pub fn forward(x: &[f32], weight: &[f32], d: Dims) -> Vec<f32> {
-    let mut out = forward_parts(Planes::one(x, d.c_in, d.plane()), weight, d, &[d.c_out]);
+    let mut out = forward_parts(Planes::one(x, d.c_in, d.plane()), weight, None, d, &[d.c_out]);
     out.pop().unwrap_or_default()
 }
 
-/// `conv3x3(x, weight)` with the output's channels split into tensors of `out_channels`
-/// channels each (in order; they sum to `d.c_out`).
-pub(super) fn forward_parts(x: Planes, weight: &[f32], d: Dims, out_channels: &[usize]) -> Vec<Vec<f32>> {
+/// `conv3x3(x, weight) + bias` with the output's channels split into tensors of `out_channels`
+/// channels each (in order; they sum to `d.c_out`). The bias is added tile by tile while the
+/// tile is in cache, instead of in a pass of its own over the whole output.
+pub(super) fn forward_parts(x: Planes, weight: &[f32], bias: Option<&[f32]>, d: Dims, out_channels: &[usize]) -> Vec<Vec<f32>> {
     check(&d, &x, weight);
+    assert!(bias.is_none_or(|b| b.len() == d.c_out), "conv3x3: bias size");
     assert_eq!(out_channels.iter().sum::<usize>(), d.c_out, "conv3x3: output split");
     let (k, plane) = (d.k(), d.plane());
     let lens: Vec<usize> = out_channels.iter().map(|c| d.batch * c * plane).collect();
@@ -193,6 +195,13 @@ pub(super) fn forward_parts(x: Planes, weight: &[f32], d: Dims, out_channels: &[
                                 Mat::rows(col.as_ptr(), t),
                                 plan.split,
                             )
+                        }
+                        if let Some(bias) = bias {
+                            for (co, &b) in bias[first..first + c].iter().enumerate() {
+                                // SAFETY: the row of this tile just written by the product above.
+                                let row = unsafe { std::slice::from_raw_parts_mut(part.0.add(offset + co * plane), t) };
+                                row.iter_mut().for_each(|v| *v += b);
+                            }
                         }
                         first += c;
                     }
@@ -225,7 +234,24 @@ pub fn input_grad_parts(grad: &[f32], weight: &[f32], d: Dims, in_channels: &[us
         }
     }
     let flipped_dims = Dims { c_in: d.c_out, c_out: d.c_in, ..d };
-    forward_parts(Planes::one(grad, d.c_out, d.plane()), &flipped, flipped_dims, in_channels)
+    forward_parts(Planes::one(grad, d.c_out, d.plane()), &flipped, None, flipped_dims, in_channels)
+}
+
+/// Gradient with respect to the bias: the output gradient summed per channel.
+#[cfg(feature = "cpu-kernels-train")]
+pub fn bias_grad(grad: &[f32], d: Dims) -> Vec<f32> {
+    assert_eq!(grad.len(), d.batch * d.c_out * d.plane(), "conv3x3: gradient size");
+    let plane = d.plane();
+    let mut db = vec![0.0f32; d.c_out];
+    for (i, p) in grad.chunks_exact(plane.max(1)).enumerate() {
+        // Eight partial sums: one long serial f32 sum would lose precision and vectorise badly.
+        let mut lanes = [0.0f32; 8];
+        for c in p.chunks(8) {
+            lanes.iter_mut().zip(c).for_each(|(l, v)| *l += v);
+        }
+        db[i % d.c_out] += lanes.iter().sum::<f32>();
+    }
+    db
 }
 
 /// Gradient with respect to the weights `[c_out, c_in, 3, 3]`.

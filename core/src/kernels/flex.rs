@@ -13,24 +13,30 @@ use super::group_norm;
 use super::pool;
 
 impl CpuKernels for Flex {
-    fn conv3x3(x: FloatTensor<Self>, weight: FloatTensor<Self>) -> FloatTensor<Self> {
-        if x.dtype() != DType::F32 || weight.dtype() != DType::F32 {
-            return <Flex as ModuleOps<Flex>>::conv2d(x, weight, None, conv3x3_options());
+    fn conv3x3(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>) -> FloatTensor<Self> {
+        if [&x, &weight, &bias].iter().any(|t| t.dtype() != DType::F32) {
+            return <Flex as ModuleOps<Flex>>::conv2d(x, weight, Some(bias), conv3x3_options());
         }
         let d = dims(&x, &weight);
-        let y = conv3x3::forward(&f32s(&x), &f32s(&weight), d);
-        tensor(y, [d.batch, d.c_out, d.h, d.w])
+        let x = f32s(&x);
+        let planes = Planes::one(&x, d.c_in, d.h * d.w);
+        conv_tensor(conv3x3::forward_parts(planes, &f32s(&weight), Some(&f32s(&bias)), d, &[d.c_out]), d)
     }
 
-    fn conv3x3_cat(a: FloatTensor<Self>, b: FloatTensor<Self>, weight: FloatTensor<Self>) -> FloatTensor<Self> {
-        if [&a, &b, &weight].iter().any(|t| t.dtype() != DType::F32) {
+    fn conv3x3_cat(
+        a: FloatTensor<Self>,
+        b: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        if [&a, &b, &weight, &bias].iter().any(|t| t.dtype() != DType::F32) {
             let x = <Flex as burn::backend::ops::FloatTensorOps<Flex>>::float_cat(vec![a, b], 1);
-            return <Flex as ModuleOps<Flex>>::conv2d(x, weight, None, conv3x3_options());
+            return <Flex as ModuleOps<Flex>>::conv2d(x, weight, Some(bias), conv3x3_options());
         }
         let (d, [c_a, c_b]) = cat_dims(&a, &b, &weight);
         let (a, b) = (f32s(&a), f32s(&b));
-        let y = conv3x3::forward_parts(Planes::cat(&a, c_a, &b, c_b, d.h * d.w), &f32s(&weight), d, &[d.c_out]);
-        tensor(y.into_iter().next().unwrap_or_default(), [d.batch, d.c_out, d.h, d.w])
+        let planes = Planes::cat(&a, c_a, &b, c_b, d.h * d.w);
+        conv_tensor(conv3x3::forward_parts(planes, &f32s(&weight), Some(&f32s(&bias)), d, &[d.c_out]), d)
     }
 
     fn group_norm_relu(
@@ -61,6 +67,11 @@ pub(super) fn pool_dims(x: &FlexTensor) -> (pool::Dims, [usize; 2]) {
     let s = x.layout().shape();
     assert!(s.num_dims() == 4, "max_pool2x2: 4D input expected, got {s:?}");
     (pool::Dims { planes: s[0] * s[1], h: s[2], w: s[3] }, [s[0], s[1]])
+}
+
+/// The one output part of a convolution as a `[batch, c_out, h, w]` tensor.
+fn conv_tensor(parts: Vec<Vec<f32>>, d: Dims) -> FlexTensor {
+    tensor(parts.into_iter().next().unwrap_or_default(), [d.batch, d.c_out, d.h, d.w])
 }
 
 /// Burn's options for the same convolution (stride 1, padding 1), for the dtypes our kernels do

@@ -44,14 +44,20 @@ pub mod raw {
 /// The operations the kernels provide, for every backend that implements them.
 #[backend_extension(Flex, Autodiff: cfg(feature = "cpu-kernels-train"))]
 pub trait CpuKernels: Backend {
-    /// 3x3, stride-1, padding-1 convolution without bias.
-    /// `x`: `[batch, c_in, h, w]`, `weight`: `[c_out, c_in, 3, 3]` -> `[batch, c_out, h, w]`.
-    fn conv3x3(x: FloatTensor<Self>, weight: FloatTensor<Self>) -> FloatTensor<Self>;
+    /// 3x3, stride-1, padding-1 convolution plus a per-channel bias.
+    /// `x`: `[batch, c_in, h, w]`, `weight`: `[c_out, c_in, 3, 3]`, `bias`: `[c_out]`
+    /// -> `[batch, c_out, h, w]`.
+    fn conv3x3(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>) -> FloatTensor<Self>;
 
     /// [`CpuKernels::conv3x3`] of the concatenation of `a` and `b` along channels, without
     /// making it. `a`: `[batch, c_a, h, w]`, `b`: `[batch, c_b, h, w]`, `weight`:
-    /// `[c_out, c_a + c_b, 3, 3]` -> `[batch, c_out, h, w]`.
-    fn conv3x3_cat(a: FloatTensor<Self>, b: FloatTensor<Self>, weight: FloatTensor<Self>) -> FloatTensor<Self>;
+    /// `[c_out, c_a + c_b, 3, 3]`, `bias`: `[c_out]` -> `[batch, c_out, h, w]`.
+    fn conv3x3_cat(
+        a: FloatTensor<Self>,
+        b: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+    ) -> FloatTensor<Self>;
 
     /// GroupNorm (affine) followed by ReLU. `x`: `[batch, channels, h, w]`, `gamma`, `beta`:
     /// `[channels]`; `groups` divides `channels`.
@@ -79,18 +85,23 @@ pub fn supports(device: &Device) -> bool {
 /// [`CpuKernels::conv3x3`] on tensors; call only where [`supports`] holds for their device.
 ///
 /// # Shapes
-/// - x: `[batch, c_in, h, w]`, weight: `[c_out, c_in, 3, 3]` -> `[batch, c_out, h, w]`
-pub fn conv3x3(x: Tensor<4>, weight: Tensor<4>) -> Tensor<4> {
-    Tensor::from_dispatch(<Dispatch as CpuKernels>::conv3x3(x.into_dispatch(), weight.into_dispatch()))
+/// - x: `[batch, c_in, h, w]`, weight: `[c_out, c_in, 3, 3]`, bias: `[c_out]` -> `[batch, c_out, h, w]`
+pub fn conv3x3(x: Tensor<4>, weight: Tensor<4>, bias: Tensor<1>) -> Tensor<4> {
+    Tensor::from_dispatch(<Dispatch as CpuKernels>::conv3x3(x.into_dispatch(), weight.into_dispatch(), bias.into_dispatch()))
 }
 
 /// [`CpuKernels::conv3x3_cat`] on tensors; call only where [`supports`] holds.
 ///
 /// # Shapes
-/// - a: `[batch, c_a, h, w]`, b: `[batch, c_b, h, w]`, weight: `[c_out, c_a + c_b, 3, 3]`
-///   -> `[batch, c_out, h, w]`
-pub fn conv3x3_cat(a: Tensor<4>, b: Tensor<4>, weight: Tensor<4>) -> Tensor<4> {
-    Tensor::from_dispatch(<Dispatch as CpuKernels>::conv3x3_cat(a.into_dispatch(), b.into_dispatch(), weight.into_dispatch()))
+/// - a: `[batch, c_a, h, w]`, b: `[batch, c_b, h, w]`, weight: `[c_out, c_a + c_b, 3, 3]`,
+///   bias: `[c_out]` -> `[batch, c_out, h, w]`
+pub fn conv3x3_cat(a: Tensor<4>, b: Tensor<4>, weight: Tensor<4>, bias: Tensor<1>) -> Tensor<4> {
+    Tensor::from_dispatch(<Dispatch as CpuKernels>::conv3x3_cat(
+        a.into_dispatch(),
+        b.into_dispatch(),
+        weight.into_dispatch(),
+        bias.into_dispatch(),
+    ))
 }
 
 /// [`CpuKernels::group_norm_relu`] on tensors; call only where [`supports`] holds.

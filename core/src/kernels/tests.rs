@@ -19,8 +19,8 @@ const SHAPES: [(usize, usize, usize, usize, usize); 7] = [
     (1, 256, 128, 4, 3),
 ];
 
-fn reference(x: Tensor<4>, weight: Tensor<4>) -> Tensor<4> {
-    conv2d(x, weight, None, ConvOptions::new([1, 1], [1, 1], [1, 1], 1))
+fn reference(x: Tensor<4>, weight: Tensor<4>, bias: Tensor<1>) -> Tensor<4> {
+    conv2d(x, weight, Some(bias), ConvOptions::new([1, 1], [1, 1], [1, 1], 1))
 }
 
 /// max |a - b| relative to max |b|.
@@ -29,10 +29,11 @@ fn relative_error(a: Tensor<4>, b: Tensor<4>) -> f32 {
     (a - b).abs().max().into_scalar::<f32>() / scale
 }
 
-fn operands(shape: (usize, usize, usize, usize, usize), device: &Device) -> (Tensor<4>, Tensor<4>) {
+fn operands(shape: (usize, usize, usize, usize, usize), device: &Device) -> (Tensor<4>, Tensor<4>, Tensor<1>) {
     let (b, ci, co, h, w) = shape;
     let normal = Distribution::Normal(0.0, 1.0);
-    (Tensor::random([b, ci, h, w], normal, device), Tensor::random([co, ci, 3, 3], normal, device))
+    let x = Tensor::random([b, ci, h, w], normal, device);
+    (x, Tensor::random([co, ci, 3, 3], normal, device), Tensor::random([co], normal, device))
 }
 
 #[test]
@@ -46,9 +47,9 @@ fn forward_matches_burns_convolution() {
     let device = Device::flex();
     device.seed(3);
     for shape in SHAPES {
-        let (x, weight) = operands(shape, &device);
-        let ours = conv3x3(x.clone(), weight.clone());
-        let theirs = reference(x, weight);
+        let (x, weight, bias) = operands(shape, &device);
+        let ours = conv3x3(x.clone(), weight.clone(), bias.clone());
+        let theirs = reference(x, weight, bias);
         assert_eq!(ours.dims(), theirs.dims(), "{shape:?}");
         let err = relative_error(ours, theirs);
         assert!(err < 1e-4, "{shape:?}: relative error {err}");
@@ -62,7 +63,8 @@ fn non_contiguous_inputs_are_read_in_logical_order() {
     // A transposed view: [2, 4, 9, 6] with strides of [2, 4, 6, 9].
     let x = Tensor::<4>::random([2, 4, 6, 9], Distribution::Normal(0.0, 1.0), &device).swap_dims(2, 3);
     let weight = Tensor::<4>::random([5, 4, 3, 3], Distribution::Normal(0.0, 1.0), &device);
-    let err = relative_error(conv3x3(x.clone(), weight.clone()), reference(x, weight));
+    let bias = Tensor::<1>::zeros([5], &device);
+    let err = relative_error(conv3x3(x.clone(), weight.clone(), bias.clone()), reference(x, weight, bias));
     assert!(err < 1e-4, "relative error {err}");
 }
 
@@ -71,20 +73,20 @@ fn gradients_match_burns_convolution() {
     let device = Device::flex().autodiff();
     device.seed(5);
     for shape in SHAPES {
-        let (x, weight) = operands(shape, &device);
+        let (x, weight, bias) = operands(shape, &device);
         let (b, _, co, h, w) = shape;
         // A random cotangent, so every output element's gradient path is exercised.
         let cotangent = Tensor::<4>::random([b, co, h, w], Distribution::Normal(0.0, 1.0), &device);
-        let grads_of = |f: fn(Tensor<4>, Tensor<4>) -> Tensor<4>| {
-            let x = x.clone().require_grad();
-            let weight = weight.clone().require_grad();
-            let grads = (f(x.clone(), weight.clone()) * cotangent.clone()).sum().backward();
-            (x.grad(&grads).expect("input gradient"), weight.grad(&grads).expect("weight gradient"))
+        let grads_of = |f: fn(Tensor<4>, Tensor<4>, Tensor<1>) -> Tensor<4>| {
+            let (x, weight, bias) = (x.clone().require_grad(), weight.clone().require_grad(), bias.clone().require_grad());
+            let grads = (f(x.clone(), weight.clone(), bias.clone()) * cotangent.clone()).sum().backward();
+            let db = bias.grad(&grads).expect("bias gradient").reshape([1, 1, 1, co]);
+            (x.grad(&grads).expect("input gradient"), weight.grad(&grads).expect("weight gradient"), db)
         };
-        let (dx, dw) = grads_of(conv3x3);
-        let (dx_ref, dw_ref) = grads_of(reference);
-        let (ex, ew) = (relative_error(dx, dx_ref), relative_error(dw, dw_ref));
-        assert!(ex < 1e-4 && ew < 1e-4, "{shape:?}: input grad {ex}, weight grad {ew}");
+        let (dx, dw, db) = grads_of(conv3x3);
+        let (dx_ref, dw_ref, db_ref) = grads_of(reference);
+        let errors = [relative_error(dx, dx_ref), relative_error(dw, dw_ref), relative_error(db, db_ref)];
+        assert!(errors.iter().all(|&e| e < 1e-4), "{shape:?}: input, weight, bias grad errors {errors:?}");
     }
 }
 
@@ -167,25 +169,29 @@ fn convolution_of_a_concatenation_matches_burns_cat_and_convolution() {
         let a = Tensor::<4>::random([b, ca, h, w], normal, &device);
         let bb = Tensor::<4>::random([b, cb, h, w], normal, &device);
         let weight = Tensor::<4>::random([co, ca + cb, 3, 3], normal, &device);
+        let bias = Tensor::<1>::random([co], normal, &device);
         let cotangent = Tensor::<4>::random([b, co, h, w], normal, &device);
         let run = |ours: bool| {
-            let (a, bb, weight) = (a.clone().require_grad(), bb.clone().require_grad(), weight.clone().require_grad());
+            let (a, bb) = (a.clone().require_grad(), bb.clone().require_grad());
+            let (weight, bias) = (weight.clone().require_grad(), bias.clone().require_grad());
             let y = if ours {
-                super::conv3x3_cat(a.clone(), bb.clone(), weight.clone())
+                super::conv3x3_cat(a.clone(), bb.clone(), weight.clone(), bias.clone())
             } else {
-                reference(Tensor::cat(vec![a.clone(), bb.clone()], 1), weight.clone())
+                reference(Tensor::cat(vec![a.clone(), bb.clone()], 1), weight.clone(), bias.clone())
             };
             let grads = (y.clone() * cotangent.clone()).sum().backward();
             let g = |t: &Tensor<4>| t.grad(&grads).expect("gradient");
-            (y.inner(), g(&a), g(&bb), g(&weight))
+            let dbias = bias.grad(&grads).expect("bias gradient").reshape([1, 1, 1, co]);
+            (y.inner(), g(&a), g(&bb), g(&weight), dbias)
         };
-        let ((y, da, db, dw), (y_ref, da_ref, db_ref, dw_ref)) = (run(true), run(false));
+        let ((y, da, db, dw, dbias), (y_ref, da_ref, db_ref, dw_ref, dbias_ref)) = (run(true), run(false));
         let errors = [
             relative_error(y, y_ref),
             relative_error(da, da_ref),
             relative_error(db, db_ref),
             relative_error(dw, dw_ref),
+            relative_error(dbias, dbias_ref),
         ];
-        assert!(errors.iter().all(|&e| e < 1e-4), "{:?}: y, da, db, dw errors {errors:?}", (b, ca, cb, co, h, w));
+        assert!(errors.iter().all(|&e| e < 1e-4), "{:?}: y, da, db, dw, dbias errors {errors:?}", (b, ca, cb, co, h, w));
     }
 }

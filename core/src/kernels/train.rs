@@ -19,11 +19,11 @@ use super::{conv3x3, pool};
 #[derive(Debug)]
 struct Conv3x3Backward;
 
-impl Backward<Flex, 2> for Conv3x3Backward {
+impl Backward<Flex, 3> for Conv3x3Backward {
     type State = (NodeId, NodeId);
 
-    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, checkpointer: &mut Checkpointer) {
-        let [node_x, node_weight] = ops.parents;
+    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, checkpointer: &mut Checkpointer) {
+        let [node_x, node_weight, node_bias] = ops.parents;
         let grad = grads.consume::<Flex>(&ops.node);
         let (x_state, weight_state) = ops.state;
         let x: FloatTensor<Flex> = checkpointer.retrieve_node_output(x_state);
@@ -38,17 +38,20 @@ impl Backward<Flex, 2> for Conv3x3Backward {
             let dw = conv3x3::weight_grad(&f32s(&x), &g, d);
             grads.register::<Flex>(node.id, tensor(dw, [d.c_out, d.c_in, 3, 3]));
         }
+        if let Some(node) = node_bias {
+            grads.register::<Flex>(node.id, tensor(conv3x3::bias_grad(&g, d), [d.c_out]));
+        }
     }
 }
 
 #[derive(Debug)]
 struct Conv3x3CatBackward;
 
-impl Backward<Flex, 3> for Conv3x3CatBackward {
+impl Backward<Flex, 4> for Conv3x3CatBackward {
     type State = (NodeId, NodeId, NodeId);
 
-    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, checkpointer: &mut Checkpointer) {
-        let [node_a, node_b, node_weight] = ops.parents;
+    fn backward(self, ops: Ops<Self::State, 4>, grads: &mut Gradients, checkpointer: &mut Checkpointer) {
+        let [node_a, node_b, node_weight, node_bias] = ops.parents;
         let grad = grads.consume::<Flex>(&ops.node);
         let a: FloatTensor<Flex> = checkpointer.retrieve_node_output(ops.state.0);
         let b: FloatTensor<Flex> = checkpointer.retrieve_node_output(ops.state.1);
@@ -68,6 +71,9 @@ impl Backward<Flex, 3> for Conv3x3CatBackward {
             let (a, b) = (f32s(&a), f32s(&b));
             let dw = conv3x3::weight_grad_parts(Planes::cat(&a, c_a, &b, c_b, d.h * d.w), &g, d);
             grads.register::<Flex>(node.id, tensor(dw, [d.c_out, d.c_in, 3, 3]));
+        }
+        if let Some(node) = node_bias {
+            grads.register::<Flex>(node.id, tensor(conv3x3::bias_grad(&g, d), [d.c_out]));
         }
     }
 }
@@ -120,38 +126,48 @@ impl Backward<Flex, 1> for MaxPool2x2Backward {
 }
 
 impl<C: CheckpointStrategy> CpuKernels for Autodiff<Flex, C> {
-    fn conv3x3(x: FloatTensor<Self>, weight: FloatTensor<Self>) -> FloatTensor<Self> {
+    fn conv3x3(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>) -> FloatTensor<Self> {
         // The backward kernels are f32; other dtypes keep Burn's differentiable convolution.
-        if x.dtype() != DType::F32 || weight.dtype() != DType::F32 {
+        if [&x, &weight, &bias].iter().any(|t| t.dtype() != DType::F32) {
             use burn::backend::ops::ModuleOps;
-            return <Self as ModuleOps<Self>>::conv2d(x, weight, None, conv3x3_options());
+            return <Self as ModuleOps<Self>>::conv2d(x, weight, Some(bias), conv3x3_options());
         }
-        match Conv3x3Backward.prepare::<C>([x.node(), weight.node()]).compute_bound().stateful() {
+        match Conv3x3Backward.prepare::<C>([x.node(), weight.node(), bias.node()]).compute_bound().stateful() {
             OpsKind::Tracked(mut prep) => {
-                let x_state = prep.checkpoint(&x);
-                let weight_state = prep.checkpoint(&weight);
-                let y = Flex::conv3x3(x.into_primitive(), weight.into_primitive());
-                prep.finish((x_state, weight_state), y)
-            }
-            OpsKind::UnTracked(prep) => prep.finish(Flex::conv3x3(x.into_primitive(), weight.into_primitive())),
-        }
-    }
-
-    fn conv3x3_cat(a: FloatTensor<Self>, b: FloatTensor<Self>, weight: FloatTensor<Self>) -> FloatTensor<Self> {
-        if [&a, &b, &weight].iter().any(|t| t.dtype() != DType::F32) {
-            use burn::backend::ops::{FloatTensorOps, ModuleOps};
-            let x = <Self as FloatTensorOps<Self>>::float_cat(vec![a, b], 1);
-            return <Self as ModuleOps<Self>>::conv2d(x, weight, None, conv3x3_options());
-        }
-        match Conv3x3CatBackward.prepare::<C>([a.node(), b.node(), weight.node()]).compute_bound().stateful() {
-            OpsKind::Tracked(mut prep) => {
-                let states = (prep.checkpoint(&a), prep.checkpoint(&b), prep.checkpoint(&weight));
-                let y = Flex::conv3x3_cat(a.into_primitive(), b.into_primitive(), weight.into_primitive());
+                let states = (prep.checkpoint(&x), prep.checkpoint(&weight));
+                let y = Flex::conv3x3(x.into_primitive(), weight.into_primitive(), bias.into_primitive());
                 prep.finish(states, y)
             }
             OpsKind::UnTracked(prep) => {
-                prep.finish(Flex::conv3x3_cat(a.into_primitive(), b.into_primitive(), weight.into_primitive()))
+                prep.finish(Flex::conv3x3(x.into_primitive(), weight.into_primitive(), bias.into_primitive()))
             }
+        }
+    }
+
+    fn conv3x3_cat(
+        a: FloatTensor<Self>,
+        b: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        if [&a, &b, &weight, &bias].iter().any(|t| t.dtype() != DType::F32) {
+            use burn::backend::ops::{FloatTensorOps, ModuleOps};
+            let x = <Self as FloatTensorOps<Self>>::float_cat(vec![a, b], 1);
+            return <Self as ModuleOps<Self>>::conv2d(x, weight, Some(bias), conv3x3_options());
+        }
+        let parents = [a.node(), b.node(), weight.node(), bias.node()];
+        match Conv3x3CatBackward.prepare::<C>(parents).compute_bound().stateful() {
+            OpsKind::Tracked(mut prep) => {
+                let states = (prep.checkpoint(&a), prep.checkpoint(&b), prep.checkpoint(&weight));
+                let y = Flex::conv3x3_cat(a.into_primitive(), b.into_primitive(), weight.into_primitive(), bias.into_primitive());
+                prep.finish(states, y)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(Flex::conv3x3_cat(
+                a.into_primitive(),
+                b.into_primitive(),
+                weight.into_primitive(),
+                bias.into_primitive(),
+            )),
         }
     }
 
