@@ -14,6 +14,7 @@
 
 use super::gemm::{Mat, matmul};
 use super::parallel::{SharedMut, map_groups, threads, with_scratch, written_by_parts};
+use super::simd::simd_fn;
 
 /// Shapes of one convolution: input `[batch, c_in, h, w]`, weights `[c_out, c_in, 3, 3]`,
 /// output `[batch, c_out, h, w]`.
@@ -199,8 +200,7 @@ pub(super) fn forward_parts(x: Planes, weight: &[f32], bias: Option<&[f32]>, d: 
                         if let Some(bias) = bias {
                             for (co, &b) in bias[first..first + c].iter().enumerate() {
                                 // SAFETY: the row of this tile just written by the product above.
-                                let row = unsafe { std::slice::from_raw_parts_mut(part.0.add(offset + co * plane), t) };
-                                row.iter_mut().for_each(|v| *v += b);
+                                add_scalar(unsafe { std::slice::from_raw_parts_mut(part.0.add(offset + co * plane), t) }, b);
                             }
                         }
                         first += c;
@@ -237,21 +237,34 @@ pub fn input_grad_parts(grad: &[f32], weight: &[f32], d: Dims, in_channels: &[us
     forward_parts(Planes::one(grad, d.c_out, d.plane()), &flipped, None, flipped_dims, in_channels)
 }
 
+simd_fn! {
+fn add_scalar(row: &mut [f32], b: f32) {
+    row.iter_mut().for_each(|v| *v += b);
+}
+}
+
 /// Gradient with respect to the bias: the output gradient summed per channel.
 #[cfg(feature = "cpu-kernels-train")]
 pub fn bias_grad(grad: &[f32], d: Dims) -> Vec<f32> {
     assert_eq!(grad.len(), d.batch * d.c_out * d.plane(), "conv3x3: gradient size");
-    let plane = d.plane();
     let mut db = vec![0.0f32; d.c_out];
-    for (i, p) in grad.chunks_exact(plane.max(1)).enumerate() {
-        // Eight partial sums: one long serial f32 sum would lose precision and vectorise badly.
-        let mut lanes = [0.0f32; 8];
-        for c in p.chunks(8) {
-            lanes.iter_mut().zip(c).for_each(|(l, v)| *l += v);
-        }
-        db[i % d.c_out] += lanes.iter().sum::<f32>();
+    for (i, p) in grad.chunks_exact(d.plane().max(1)).enumerate() {
+        db[i % d.c_out] += plane_sum(p);
     }
     db
+}
+
+simd_fn! {
+/// Sum of `xs` in sixteen partial sums: one long serial f32 sum would lose precision and could
+/// not be vectorised.
+#[cfg(feature = "cpu-kernels-train")]
+fn plane_sum(xs: &[f32]) -> f32 {
+    let mut lanes = [0.0f32; 16];
+    for c in xs.chunks(16) {
+        lanes.iter_mut().zip(c).for_each(|(l, v)| *l += v);
+    }
+    lanes.iter().sum()
+}
 }
 
 /// Gradient with respect to the weights `[c_out, c_in, 3, 3]`.

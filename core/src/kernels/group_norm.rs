@@ -6,7 +6,10 @@
 //! read twice forward and twice backward. The pre-activation is never stored: the backward
 //! recomputes it from the input and the per-group statistics the forward returns.
 
+use std::mem::MaybeUninit;
+
 use super::parallel::{SharedMut, map_groups, threads, uninit_slice, written_by};
+use super::simd::simd_fn;
 
 /// Shapes: input `[batch, channels, plane]` with `groups` dividing `channels`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,13 +73,8 @@ pub fn forward(x: &[f32], gamma: &[f32], beta: &[f32], eps: f32, d: Dims) -> (Ve
                     for c in 0..cpg {
                         let scale = gamma[g0 + c] * rstd;
                         let shift = beta[g0 + c] - mean * scale;
-                        let (src, out) = (
-                            &xs[c * plane..(c + 1) * plane],
-                            &mut ys[c * plane..(c + 1) * plane],
-                        );
-                        for (o, &v) in out.iter_mut().zip(src) {
-                            o.write((v * scale + shift).max(0.0));
-                        }
+                        let range = c * plane..(c + 1) * plane;
+                        scale_shift_relu(&xs[range.clone()], &mut ys[range], scale, shift);
                     }
                     (mean, rstd)
                 })
@@ -132,17 +130,9 @@ pub fn backward(
                     // SAFETY: unit u writes only its own block of dx.
                     let out = unsafe { uninit_slice(dst, u * block, block) };
                     for c in 0..cpg {
-                        let (gm, bt) = (gamma[g0 + c], beta[g0 + c]);
+                        let affine = [gamma[g0 + c], beta[g0 + c]];
                         let range = c * plane..(c + 1) * plane;
-                        for ((o, &v), &g) in out[range.clone()]
-                            .iter_mut()
-                            .zip(&xs[range.clone()])
-                            .zip(&gs[range])
-                        {
-                            let xhat = (v - mean) * rstd;
-                            let dz = if gm * xhat + bt > 0.0 { g } else { 0.0 };
-                            o.write(rstd * (dz * gm - m1 - xhat * m2));
-                        }
+                        input_grad(&mut out[range.clone()], &xs[range.clone()], &gs[range], [mean, rstd], affine, [m1, m2]);
                     }
                     (u, dgamma, dbeta)
                 })
@@ -169,6 +159,29 @@ const LANES: usize = 16;
 /// Values summed in f32 before the partial sums move to f64 (keeps the rounding error small).
 const CHUNK: usize = 1024;
 
+simd_fn! {
+/// `relu(v * scale + shift)` of every `src` value into `out`.
+fn scale_shift_relu(src: &[f32], out: &mut [MaybeUninit<f32>], scale: f32, shift: f32) {
+    for (o, &v) in out.iter_mut().zip(src) {
+        o.write((v * scale + shift).max(0.0));
+    }
+}
+}
+
+simd_fn! {
+/// One channel's input gradient: `rstd * (dz * gamma - m1 - xhat * m2)`, with `dz` the output
+/// gradient where the ReLU passed and `m1`, `m2` the group's means of `dxhat` and `dxhat * xhat`.
+fn input_grad(out: &mut [MaybeUninit<f32>], xs: &[f32], gs: &[f32], stats: [f32; 2], affine: [f32; 2], m: [f32; 2]) {
+    let ([mean, rstd], [gm, bt], [m1, m2]) = (stats, affine, m);
+    for ((o, &v), &g) in out.iter_mut().zip(xs).zip(gs) {
+        let xhat = (v - mean) * rstd;
+        let dz = if gm * xhat + bt > 0.0 { g } else { 0.0 };
+        o.write(rstd * (dz * gm - m1 - xhat * m2));
+    }
+}
+}
+
+simd_fn! {
 /// Mean and (biased) variance of `xs`, from sums taken about its first value so that a large
 /// mean does not cancel the variance away.
 fn moments(xs: &[f32]) -> (f64, f64) {
@@ -201,7 +214,9 @@ fn moments(xs: &[f32]) -> (f64, f64) {
         (sum_sq / n - shifted_mean * shifted_mean).max(0.0),
     )
 }
+}
 
+simd_fn! {
 /// Gradients of gamma and beta from one channel: sums of `dz * xhat` and `dz`, where `dz` is the
 /// output gradient where the ReLU passed its input and 0 elsewhere.
 fn affine_grads(xs: &[f32], gs: &[f32], mean: f32, rstd: f32, gamma: f32, beta: f32) -> (f32, f32) {
@@ -231,4 +246,5 @@ fn affine_grads(xs: &[f32], gs: &[f32], mean: f32, rstd: f32, gamma: f32, beta: 
         db += b.iter().map(|&v| f64::from(v)).sum::<f64>();
     }
     (dg as f32, db as f32)
+}
 }

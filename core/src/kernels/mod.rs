@@ -14,6 +14,7 @@ mod gemm;
 mod group_norm;
 mod parallel;
 mod pool;
+mod simd;
 #[cfg(feature = "cpu-kernels-train")]
 mod train;
 
