@@ -26,7 +26,7 @@ for round in $(seq "$ROUNDS"); do
   echo "bench: round $round of $ROUNDS" >&2
   for spec in "compact $size shipped" "reference 256 reference"; do
     set -- $spec
-    cargo bench -q -p brainseg --bench throughput -- --quick --json --conv kernels --config "$1" --size "$2" \
+    cargo bench -q -p brainseg --bench throughput -- --json --conv kernels --config "$1" --size "$2" \
       | sed "s/^{/{\"model\": \"$3\", /" >> "$OUT/results.jsonl"
     "$PY" bench/torch_unet.py "$OUT/$3.safetensors" --rounds 3 \
       | sed "s/^{/{\"model\": \"$3\", /" >> "$OUT/results.jsonl"

@@ -137,10 +137,16 @@ fn main() {
             let b8 = infer_ms_per_image(&config, imp, 8, infer_reps.div_ceil(3));
             if json {
                 let rss = peak_rss_mb().map_or("null".into(), |m| format!("{m:.0}"));
+                // JSON has no NaN: a figure not measured (`--infer-only`) is null.
+                let num = |v: f64, digits: usize| if v.is_finite() { format!("{v:.digits$}") } else { "null".into() };
                 println!(
-                    "{{\"runtime\": \"brainseg flex ({} conv)\", \"config\": \"{name}\", \"size\": {}, \"infer_ms_b1\": {b1:.2}, \"infer_ms_b8\": {b8:.2}, \"train_img_s_b4\": {train:.3}, \"train_img_s_b8\": {train8:.3}, \"peak_rss_mb\": {rss}}}",
+                    "{{\"runtime\": \"brainseg flex ({} conv)\", \"config\": \"{name}\", \"size\": {}, \"infer_ms_b1\": {}, \"infer_ms_b8\": {}, \"train_img_s_b4\": {}, \"train_img_s_b8\": {}, \"peak_rss_mb\": {rss}}}",
                     conv_name(imp),
-                    config.input_size
+                    config.input_size,
+                    num(b1, 2),
+                    num(b8, 2),
+                    num(train, 3),
+                    num(train8, 3)
                 );
             } else {
                 println!("{name:<10} {params:>10} {:<7} {train:>15.3} {train8:>15.3} {b1:>16.1} {b8:>16.1}", conv_name(imp));
