@@ -2,7 +2,7 @@
 // (WASM and WebGPU providers) running an ONNX export of the same weights, in Debian's headless
 // Chromium. Rounds alternate the contenders; medians over rounds. Peak memory is the summed RSS
 // of Chromium's processes, sampled every 200 ms.
-//   node run.mjs --onnx model.onnx --size 128 --phantom phantom.png --dist ../../dist [--rounds 2] [--runs 5]
+//   node run.mjs --onnx model.onnx --size 128 --phantom phantom.png --dist ../../dist [--rounds 2] [--runs 5] [--cpu-only]
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -112,12 +112,14 @@ async function ort(provider, site) {
 }
 
 const site = ortSite();
+// `--cpu-only` skips the WebGPU pair (minutes per round on a software adapter).
+const CPU_ONLY = process.argv.includes('--cpu-only');
 const contenders = [
   ['brainseg CPU (wasm)', () => brainseg(false)],
   ['onnxruntime-web wasm', () => ort('wasm', site)],
   ['brainseg WebGPU', () => brainseg(true)],
   ['onnxruntime-web webgpu', () => ort('webgpu', site)],
-];
+].filter(([name]) => !CPU_ONLY || !name.includes('WebGPU') && !name.includes('webgpu'));
 const results = new Map(contenders.map(([n]) => [n, []]));
 for (let round = 1; round <= ROUNDS; round++) {
   for (const [name, run] of contenders) {
