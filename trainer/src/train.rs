@@ -268,7 +268,7 @@ pub fn run(mut cfg: TrainConfig, opts: RunOptions) -> Result<()> {
         let summary = validate(&eval_model, &val, size, &norm, cfg.batch_size, &device)?;
         if ema.is_some() {
             // The latest weights too, so a run shows what the average bought.
-            let latest = validate(&model.valid().with_conv_impl(ConvImpl::Auto), &val, size, &norm, cfg.batch_size, &device)?;
+            let latest = validate(&exported(&model, None), &val, size, &norm, cfg.batch_size, &device)?;
             eprintln!("epoch {}: latest (not averaged) weights: validation Dice {:.4}", state.epoch + 1, latest.dice);
         }
         let lr = learning_rate(&cfg, state.global_step.saturating_sub(1), total_steps);

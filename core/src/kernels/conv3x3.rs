@@ -67,9 +67,11 @@ impl<'a> Planes<'a> {
         &data[(image * c + i) * self.plane..][..self.plane]
     }
 
-    fn check(&self, batch: usize) {
+    /// Panics unless this is the input `d` describes.
+    fn check(&self, d: &Dims) {
+        assert_eq!(self.channels(), d.c_in, "conv3x3: input channels");
         for (data, c) in self.parts {
-            assert_eq!(data.len(), batch * c * self.plane, "conv3x3: input size");
+            assert_eq!(data.len(), d.batch * c * self.plane, "conv3x3: input size");
         }
     }
 }
@@ -150,8 +152,7 @@ fn im2col(x: Planes, h: usize, w: usize, tile: Tile, col: &mut [f32]) {
 }
 
 fn check(d: &Dims, x: &Planes, weight: &[f32]) {
-    assert_eq!(x.channels(), d.c_in, "conv3x3: input channels");
-    x.check(d.batch);
+    x.check(d);
     assert_eq!(weight.len(), d.c_out * d.k(), "conv3x3: weight size");
 }
 
@@ -274,8 +275,7 @@ pub fn weight_grad(x: &[f32], grad: &[f32], d: Dims) -> Vec<f32> {
 
 /// [`weight_grad`] with the input given as [`Planes`].
 pub fn weight_grad_parts(x: Planes, grad: &[f32], d: Dims) -> Vec<f32> {
-    assert_eq!(x.channels(), d.c_in, "conv3x3: input channels");
-    x.check(d.batch);
+    x.check(&d);
     assert_eq!(grad.len(), d.batch * d.c_out * d.plane(), "conv3x3: gradient size");
     let (k, plane) = (d.k(), d.plane());
     if plane == 0 {

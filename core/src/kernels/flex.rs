@@ -1,10 +1,11 @@
 //! [`CpuKernels`] for `Flex`: f32 tensors go to our kernels; other float types (f16, bf16) to
-//! Burn's own convolution, so every dtype stays correct.
+//! Burn's own ops, so every dtype stays correct. Also the tensor plumbing both this and the
+//! autodiff implementation (`train.rs`) share.
 
 use burn::backend::flex::{FlexTensor, Layout};
-use burn::backend::ops::{ConvOptions, ModuleOps};
+use burn::backend::ops::ConvOptions;
 use burn::backend::tensor::FloatTensor;
-use burn::backend::{Bytes, DType, Flex};
+use burn::backend::{Backend, Bytes, DType, Flex, TensorMetadata};
 use burn::tensor::Shape;
 
 use super::CpuKernels;
@@ -14,8 +15,8 @@ use super::pool;
 
 impl CpuKernels for Flex {
     fn conv3x3(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>) -> FloatTensor<Self> {
-        if [&x, &weight, &bias].iter().any(|t| t.dtype() != DType::F32) {
-            return <Flex as ModuleOps<Flex>>::conv2d(x, weight, Some(bias), conv3x3_options());
+        if !all_f32::<Self>(&[&x, &weight, &bias]) {
+            return burn_conv3x3::<Self>(x, weight, bias);
         }
         let d = dims(&x, &weight);
         let x = f32s(&x);
@@ -29,9 +30,8 @@ impl CpuKernels for Flex {
         weight: FloatTensor<Self>,
         bias: FloatTensor<Self>,
     ) -> FloatTensor<Self> {
-        if [&a, &b, &weight, &bias].iter().any(|t| t.dtype() != DType::F32) {
-            let x = <Flex as burn::backend::ops::FloatTensorOps<Flex>>::float_cat(vec![a, b], 1);
-            return <Flex as ModuleOps<Flex>>::conv2d(x, weight, Some(bias), conv3x3_options());
+        if !all_f32::<Self>(&[&a, &b, &weight, &bias]) {
+            return burn_conv3x3_cat::<Self>(a, b, weight, bias);
         }
         let (d, [c_a, c_b]) = cat_dims(&a, &b, &weight);
         let (a, b) = (f32s(&a), f32s(&b));
@@ -53,8 +53,8 @@ impl CpuKernels for Flex {
     }
 
     fn max_pool2x2(x: FloatTensor<Self>) -> FloatTensor<Self> {
-        if x.dtype() != DType::F32 {
-            return <Flex as ModuleOps<Flex>>::max_pool2d(x, [2, 2], [2, 2], [0, 0], [1, 1], false);
+        if !all_f32::<Self>(&[&x]) {
+            return burn_max_pool2x2::<Self>(x);
         }
         let (d, [batch, channels]) = pool_dims(&x);
         let (oh, ow) = d.out();
@@ -74,10 +74,30 @@ fn conv_tensor(parts: Vec<Vec<f32>>, d: Dims) -> FlexTensor {
     tensor(parts.into_iter().next().unwrap_or_default(), [d.batch, d.c_out, d.h, d.w])
 }
 
-/// Burn's options for the same convolution (stride 1, padding 1), for the dtypes our kernels do
-/// not take.
-pub(super) fn conv3x3_options() -> ConvOptions<2> {
-    ConvOptions::new([1, 1], [1, 1], [1, 1], 1)
+/// Whether every operand is f32, the one dtype the kernels take; others (f16, bf16) go to Burn's
+/// own ops below, on `flex` and under autodiff alike, so every dtype stays correct.
+pub(super) fn all_f32<B: Backend>(operands: &[&FloatTensor<B>]) -> bool {
+    operands.iter().all(|t| t.dtype() == DType::F32)
+}
+
+/// Burn's own [`CpuKernels::conv3x3`].
+pub(super) fn burn_conv3x3<B: Backend>(x: FloatTensor<B>, weight: FloatTensor<B>, bias: FloatTensor<B>) -> FloatTensor<B> {
+    B::conv2d(x, weight, Some(bias), ConvOptions::new([1, 1], [1, 1], [1, 1], 1))
+}
+
+/// Burn's own [`CpuKernels::conv3x3_cat`]: the concatenation made, then [`burn_conv3x3`].
+pub(super) fn burn_conv3x3_cat<B: Backend>(
+    a: FloatTensor<B>,
+    b: FloatTensor<B>,
+    weight: FloatTensor<B>,
+    bias: FloatTensor<B>,
+) -> FloatTensor<B> {
+    burn_conv3x3::<B>(B::float_cat(vec![a, b], 1), weight, bias)
+}
+
+/// Burn's own [`CpuKernels::max_pool2x2`].
+pub(super) fn burn_max_pool2x2<B: Backend>(x: FloatTensor<B>) -> FloatTensor<B> {
+    B::max_pool2d(x, [2, 2], [2, 2], [0, 0], [1, 1], false)
 }
 
 /// GroupNorm's shapes from its input.

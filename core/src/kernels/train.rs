@@ -8,10 +8,10 @@ use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::tensor::FloatTensor;
-use burn::backend::{Autodiff, DType, Flex, TensorMetadata};
+use burn::backend::{Autodiff, Flex};
 
 use super::CpuKernels;
-use super::flex::{cat_dims, conv3x3_options, dims, f32s, norm_dims, pool_dims, tensor};
+use super::flex::{all_f32, burn_conv3x3, burn_conv3x3_cat, burn_max_pool2x2, cat_dims, dims, f32s, norm_dims, pool_dims, tensor};
 use super::group_norm::{self, Stats};
 use super::conv3x3::Planes;
 use super::{conv3x3, pool};
@@ -128,9 +128,8 @@ impl Backward<Flex, 1> for MaxPool2x2Backward {
 impl<C: CheckpointStrategy> CpuKernels for Autodiff<Flex, C> {
     fn conv3x3(x: FloatTensor<Self>, weight: FloatTensor<Self>, bias: FloatTensor<Self>) -> FloatTensor<Self> {
         // The backward kernels are f32; other dtypes keep Burn's differentiable convolution.
-        if [&x, &weight, &bias].iter().any(|t| t.dtype() != DType::F32) {
-            use burn::backend::ops::ModuleOps;
-            return <Self as ModuleOps<Self>>::conv2d(x, weight, Some(bias), conv3x3_options());
+        if !all_f32::<Self>(&[&x, &weight, &bias]) {
+            return burn_conv3x3::<Self>(x, weight, bias);
         }
         match Conv3x3Backward.prepare::<C>([x.node(), weight.node(), bias.node()]).compute_bound().stateful() {
             OpsKind::Tracked(mut prep) => {
@@ -150,10 +149,8 @@ impl<C: CheckpointStrategy> CpuKernels for Autodiff<Flex, C> {
         weight: FloatTensor<Self>,
         bias: FloatTensor<Self>,
     ) -> FloatTensor<Self> {
-        if [&a, &b, &weight, &bias].iter().any(|t| t.dtype() != DType::F32) {
-            use burn::backend::ops::{FloatTensorOps, ModuleOps};
-            let x = <Self as FloatTensorOps<Self>>::float_cat(vec![a, b], 1);
-            return <Self as ModuleOps<Self>>::conv2d(x, weight, Some(bias), conv3x3_options());
+        if !all_f32::<Self>(&[&a, &b, &weight, &bias]) {
+            return burn_conv3x3_cat::<Self>(a, b, weight, bias);
         }
         let parents = [a.node(), b.node(), weight.node(), bias.node()];
         match Conv3x3CatBackward.prepare::<C>(parents).compute_bound().stateful() {
@@ -200,9 +197,8 @@ impl<C: CheckpointStrategy> CpuKernels for Autodiff<Flex, C> {
     }
 
     fn max_pool2x2(x: FloatTensor<Self>) -> FloatTensor<Self> {
-        if x.dtype() != DType::F32 {
-            use burn::backend::ops::ModuleOps;
-            return <Self as ModuleOps<Self>>::max_pool2d(x, [2, 2], [2, 2], [0, 0], [1, 1], false);
+        if !all_f32::<Self>(&[&x]) {
+            return burn_max_pool2x2::<Self>(x);
         }
         match MaxPool2x2Backward.prepare::<C>([x.node()]).compute_bound().stateful() {
             OpsKind::Tracked(mut prep) => {
