@@ -19,6 +19,7 @@ pub mod norm;
 pub mod pool;
 pub mod postprocess;
 pub mod preprocess;
+pub mod quantize;
 pub mod synthetic;
 
 pub use error::{Error, Result};

@@ -94,7 +94,7 @@ fn a_model_trained_either_way_predicts_the_same_the_other_way() {
         let (_, model) = train_steps(trained_on, 3);
         let config = UNetConfig::new().with_base_channels(8).with_depth(2).with_input_size(32);
         let meta = ModelMeta::new(config, Normalization { mean: [0.0; 3], std: [1.0; 3] });
-        let bytes = model_file::encode(model.valid(), meta, false).expect("encode");
+        let bytes = model_file::encode(model.valid(), meta, model_file::WeightStorage::F32).expect("encode");
         let device = Device::flex();
         let (loaded, _) = {
             let _rng = rng_lock();

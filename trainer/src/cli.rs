@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
 use brainseg_core::conv::ConvImpl;
+use brainseg_core::model_file::WeightStorage;
 use brainseg_core::{Preset, UNetConfig};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -187,8 +188,29 @@ pub struct TuneArgs {
     /// Never choose flip test-time augmentation (it doubles inference time).
     #[arg(long)]
     pub no_tta: bool,
+    /// How the tuned file stores its weights (default: as the input model does); q8 is 8 bits
+    /// per weight, half the size of f16.
+    #[arg(long, value_enum)]
+    pub weights: Option<WeightsArg>,
     #[arg(long, default_value_t = 8)]
     pub batch_size: usize,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum WeightsArg {
+    F32,
+    F16,
+    Q8,
+}
+
+impl From<WeightsArg> for WeightStorage {
+    fn from(w: WeightsArg) -> Self {
+        match w {
+            WeightsArg::F32 => WeightStorage::F32,
+            WeightsArg::F16 => WeightStorage::F16,
+            WeightsArg::Q8 => WeightStorage::Q8,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -305,7 +327,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Tune(args) => {
             let device = cli.backend.device()?;
             let (samples, _) = load_samples(&args.data, Some(&args.split))?;
-            tune_into(args.model.as_deref(), &args.output, &samples, args.batch_size, !args.no_tta, &device)?;
+            tune_into(args.model.as_deref(), &args.output, &samples, args.batch_size, !args.no_tta, args.weights.map(Into::into), &device)?;
         }
         Command::Segment(args) => {
             let device = cli.backend.device()?;

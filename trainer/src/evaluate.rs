@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
 use brainseg_core::metrics::Summary;
-use brainseg_core::model_file;
+use brainseg_core::model_file::{self, WeightStorage};
 use burn::prelude::*;
 use indicatif::ProgressBar;
 
@@ -65,7 +65,16 @@ pub fn print_summary(s: &Summary) {
 
 /// Chooses flip TTA, threshold and minimum region size on `samples` and writes them into a copy
 /// of the model file at `out`.
-pub fn tune_into(model: Option<&Path>, out: &PathBuf, samples: &[Sample], batch: usize, allow_tta: bool, device: &Device) -> Result<()> {
+/// The weights are stored as `storage` says, or as the input model's were.
+pub fn tune_into(
+    model: Option<&Path>,
+    out: &PathBuf,
+    samples: &[Sample],
+    batch: usize,
+    allow_tta: bool,
+    storage: Option<WeightStorage>,
+    device: &Device,
+) -> Result<()> {
     let bytes = model_bytes(model)?;
     let (net, mut meta) = model_file::decode(&bytes, device)?;
     let results = tune(&net, samples, meta.config.input_size as u32, &meta.normalization, batch, allow_tta, device)?;
@@ -81,8 +90,8 @@ pub fn tune_into(model: Option<&Path>, out: &PathBuf, samples: &[Sample], batch:
     let best = results.first().ok_or_else(|| anyhow::anyhow!("no validation slices"))?;
     meta.flip_tta = best.flip_tta;
     meta.postprocess = best.post;
-    let half = meta.weights_dtype == "f16";
-    write_atomic(out, &model_file::encode(net, meta, half)?)?;
+    let storage = storage.or_else(|| WeightStorage::from_name(&meta.weights_dtype)).unwrap_or(WeightStorage::F16);
+    write_atomic(out, &model_file::encode(net, meta, storage)?)?;
     println!("wrote {} (flip TTA {}, threshold {}, min region {} px)", out.display(), best.flip_tta, best.post.threshold, best.post.min_component_area);
     Ok(())
 }

@@ -15,3 +15,4 @@ pub mod segment;
 pub mod studies;
 pub mod train;
 pub mod validate;
+pub mod widen;

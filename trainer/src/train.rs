@@ -7,7 +7,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use brainseg_core::conv::ConvImpl;
 use brainseg_core::loss::segmentation_loss;
-use brainseg_core::model_file::{self, ModelMeta, Provenance};
+use brainseg_core::model_file::{self, ModelMeta, Provenance, WeightStorage};
 use brainseg_core::preprocess::{Normalization, batch_tensor};
 use brainseg_core::{UNet, UNetConfig};
 use burn::module::Module;
@@ -27,6 +27,7 @@ use crate::dataset::{self, Sample, Split};
 use crate::ema::Ema;
 use crate::run_dir::{RunDir, TrainState, write_atomic};
 use crate::validate::validate;
+use crate::widen;
 
 /// The recipe of a run, written to `config.json` so `--resume` continues the same run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -151,11 +152,15 @@ pub fn run(mut cfg: TrainConfig, opts: RunOptions) -> Result<()> {
             // The U-Net is fully convolutional: the same weights run at any input size, so a
             // model trained on small slices can be fine-tuned at full resolution.
             let same_size = UNetConfig { input_size: cfg.model.input_size, ..meta.config.clone() };
-            if same_size != cfg.model {
+            cfg.normalization = Some(meta.normalization);
+            if same_size == cfg.model {
+                Some(net)
+            } else if widen::is_doubling(&same_size, &cfg.model) {
+                eprintln!("widening {} from base width {} to {}", path.display(), same_size.base_channels, cfg.model.base_channels);
+                Some(widen::widen(&net, &cfg.model, &train_device, cfg.seed)?)
+            } else {
                 bail!("{} was trained with another architecture ({:?})", path.display(), meta.config);
             }
-            cfg.normalization = Some(meta.normalization);
-            Some(net)
         }
         _ => None,
     };
@@ -313,7 +318,7 @@ pub fn run(mut cfg: TrainConfig, opts: RunOptions) -> Result<()> {
 fn export(run: &RunDir, name: &str, model: UNet, cfg: &TrainConfig, norm: Normalization, provenance: Provenance) -> Result<()> {
     let mut meta = ModelMeta::new(cfg.model.clone(), norm);
     meta.provenance = provenance;
-    write_atomic(&run.path(name), &model_file::encode(model, meta, cfg.half)?)
+    write_atomic(&run.path(name), &model_file::encode(model, meta, if cfg.half { WeightStorage::F16 } else { WeightStorage::F32 })?)
 }
 
 /// The weights a run validates and exports: the moving average where there is one.

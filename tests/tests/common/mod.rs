@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-use brainseg_core::model_file::{ModelMeta, encode};
+use brainseg_core::model_file::{ModelMeta, WeightStorage, encode};
 use brainseg_core::preprocess::Normalization;
 use brainseg_core::synthetic::phantom;
 use brainseg_core::UNetConfig;
@@ -50,7 +50,7 @@ pub fn tiny_config() -> UNetConfig {
 /// Writes an untrained tiny model file and returns its path.
 pub fn tiny_model(dir: &Path) -> PathBuf {
     let device = Device::flex();
-    let bytes = encode(tiny_config().init(&device), ModelMeta::new(tiny_config(), Normalization::default()), false)
+    let bytes = encode(tiny_config().init(&device), ModelMeta::new(tiny_config(), Normalization::default()), WeightStorage::F32)
         .expect("encode");
     let path = dir.join("tiny.bsm");
     std::fs::write(&path, bytes).expect("write model");

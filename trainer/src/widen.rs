@@ -1,0 +1,197 @@
+//! Starting a twice-as-wide U-Net from a trained one (`train --init-from` with `--base-channels`
+//! twice the model file's): the wide network computes exactly the narrow one's function at step
+//! 0, so training begins at the narrow model's accuracy instead of from scratch (Chen et al.,
+//! "Net2Net", 2016).
+//!
+//! Every channel of every widened layer is duplicated (wide channel `j` copies narrow channel
+//! `j / 2`). GroupNorm stays exact because each wide group of `2k` channels holds exactly the
+//! narrow group's `k` channels twice, so its mean and variance are unchanged. A layer reading
+//! duplicated channels splits each narrow weight `w` between the two copies as `(1/2 + e) w` and
+//! `(1/2 - e) w` with a small random `e`: the sum is `w`, so the output is unchanged, while the
+//! two copies get different gradients and grow apart (an even split would keep them identical
+//! for ever). Which dimension of a weight reads its input is told by the shape: `[out, in, k, k]`
+//! for the 3x3 and 1x1 convolutions, `[in, out, 2, 2]` for the transposed ones.
+
+use anyhow::{Result, bail};
+use brainseg_core::{UNet, UNetConfig};
+use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
+use burn::prelude::*;
+
+/// How far the split of a duplicated input channel's weight departs from half and half.
+const SPLIT_SPREAD: f32 = 0.1;
+
+/// Whether `wide` is `narrow` at twice the width (same depth, groups, up-sampling, input).
+pub fn is_doubling(narrow: &UNetConfig, wide: &UNetConfig) -> bool {
+    wide.base_channels == 2 * narrow.base_channels
+        && UNetConfig { base_channels: wide.base_channels, ..narrow.clone() } == *wide
+}
+
+/// `narrow`'s function in the architecture `wide` (see the module docs); `seed` picks the splits.
+pub fn widen(narrow: &UNet, wide: &UNetConfig, device: &Device, seed: u64) -> Result<UNet> {
+    let mut gather = Gather::default();
+    narrow.visit(&mut gather);
+    let mut mapper = Widen { next: gather.params.into_iter(), seed, failure: None };
+    let model = wide.init(device).map(&mut mapper);
+    if let Some(e) = mapper.failure {
+        bail!("cannot widen the model: {e}");
+    }
+    if mapper.next.next().is_some() {
+        bail!("cannot widen the model: it has more parameters than the wide network");
+    }
+    Ok(model)
+}
+
+#[derive(Default)]
+struct Gather {
+    params: Vec<(Vec<usize>, Vec<f32>)>,
+}
+
+impl ModuleVisitor for Gather {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        let t = param.val();
+        let values = t.into_data().convert::<f32>().try_to_vec::<f32>().unwrap_or_default();
+        self.params.push((param.val().dims().to_vec(), values));
+    }
+}
+
+struct Widen<I> {
+    next: I,
+    seed: u64,
+    failure: Option<String>,
+}
+
+impl<I: Iterator<Item = (Vec<usize>, Vec<f32>)>> ModuleMapper for Widen<I> {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        let Some((shape, values)) = self.next.next() else {
+            self.failure.get_or_insert_with(|| "it has fewer parameters than the wide network".into());
+            return param;
+        };
+        let seed = self.seed ^ splitmix(values.len() as u64 ^ self.seed.rotate_left(17));
+        param.map(|t| {
+            let wide = t.dims();
+            match widen_values(&values, &shape, &wide, seed) {
+                Ok(v) => {
+                    let tracked = t.is_require_grad();
+                    Tensor::from_data(TensorData::new(v, wide), &t.device()).set_require_grad(tracked)
+                }
+                Err(e) => {
+                    self.failure.get_or_insert(e);
+                    t
+                }
+            }
+        })
+    }
+}
+
+/// The dimension of a weight that reads the previous layer's channels, if any.
+fn fan_in_dim(shape: &[usize]) -> Option<usize> {
+    match shape {
+        [_, _, 2, 2] => Some(0),
+        [_, _, _, _] => Some(1),
+        _ => None,
+    }
+}
+
+/// One narrow tensor's values in the wide shape: dimensions that doubled are duplicated, the
+/// fan-in one split as the module docs say.
+fn widen_values(values: &[f32], narrow: &[usize], wide: &[usize], seed: u64) -> Result<Vec<f32>, String> {
+    if narrow.len() != wide.len() || narrow.iter().zip(wide).any(|(&n, &w)| w != n && w != 2 * n) {
+        return Err(format!("shape {narrow:?} does not double to {wide:?}"));
+    }
+    let fan_in = fan_in_dim(wide).filter(|&d| wide[d] == 2 * narrow[d]);
+    let total: usize = wide.iter().product();
+    let mut out = Vec::with_capacity(total);
+    let mut index = vec![0usize; wide.len()];
+    for _ in 0..total {
+        let mut src = 0;
+        for (d, &i) in index.iter().enumerate() {
+            let i = if wide[d] == narrow[d] { i } else { i / 2 };
+            src = src * narrow[d] + i;
+        }
+        let mut v = values[src];
+        if let Some(d) = fan_in {
+            // Both copies draw the same e (hashed from the narrow element), with opposite signs.
+            let e = (unit(splitmix(seed ^ src as u64)) - 0.5) * 2.0 * SPLIT_SPREAD;
+            v *= if index[d] % 2 == 0 { 0.5 + e } else { 0.5 - e };
+        }
+        out.push(v);
+        for d in (0..wide.len()).rev() {
+            index[d] += 1;
+            if index[d] < wide[d] {
+                break;
+            }
+            index[d] = 0;
+        }
+    }
+    Ok(out)
+}
+
+fn splitmix(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+/// `x` as a number in [0, 1).
+fn unit(x: u64) -> f32 {
+    (x >> 40) as f32 / (1u64 << 24) as f32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use brainseg_core::model::Upsampling;
+
+    fn max_diff(a: Tensor<4>, b: Tensor<4>) -> f32 {
+        (a - b).abs().max().into_scalar::<f32>()
+    }
+
+    #[test]
+    fn the_wide_network_computes_the_narrow_ones_function() {
+        let device = Device::flex();
+        device.seed(3);
+        for upsampling in [Upsampling::Transposed, Upsampling::Bilinear] {
+            let narrow_cfg = UNetConfig::new()
+                .with_base_channels(4)
+                .with_depth(2)
+                .with_norm_groups(2)
+                .with_upsampling(upsampling)
+                .with_input_size(16);
+            let wide_cfg = UNetConfig { base_channels: 8, ..narrow_cfg.clone() };
+            assert!(is_doubling(&narrow_cfg, &wide_cfg));
+            let narrow = narrow_cfg.init(&device);
+            let wide = widen(&narrow, &wide_cfg, &device, 7).unwrap();
+            assert_eq!(wide.num_params(), wide_cfg.init(&device).num_params());
+            let x = Tensor::<4>::random([2, 3, 16, 16], burn::tensor::Distribution::Normal(0.0, 1.0), &device);
+            let diff = max_diff(wide.forward(x.clone()), narrow.forward(x));
+            assert!(diff < 1e-4, "{upsampling:?}: {diff}");
+        }
+    }
+
+    #[test]
+    fn duplicated_channels_do_not_share_their_weights() {
+        // The second conv of the first block reads duplicated channels: its two copies of each
+        // narrow weight must differ (else the copies would train identically) and sum to it.
+        let values: Vec<f32> = (1..=4).map(|v| v as f32).collect();
+        let out = widen_values(&values, &[1, 2, 1, 2], &[2, 4, 1, 2], 5).unwrap();
+        for o in 0..2 {
+            for i in 0..2 {
+                for x in 0..2 {
+                    let even = out[o * 8 + (2 * i) * 2 + x];
+                    let odd = out[o * 8 + (2 * i + 1) * 2 + x];
+                    assert!((even + odd - values[i * 2 + x]).abs() < 1e-6);
+                    assert!((even - odd).abs() > 1e-6);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn other_shapes_are_refused() {
+        assert!(widen_values(&[0.0; 6], &[6], &[9], 0).is_err());
+        let narrow = UNetConfig::new();
+        assert!(!is_doubling(&narrow, &narrow.clone().with_base_channels(24)));
+        assert!(!is_doubling(&narrow, &narrow.clone().with_base_channels(32).with_depth(3)));
+    }
+}
