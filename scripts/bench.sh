@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Side by side on this machine, same U-Net and same weights everywhere (exported by `brainseg
 # export`, checked on a probe input before timing):
-# - native: brainseg (Burn flex CPU backend with brainseg's own kernels) against PyTorch CPU, for the shipped model at its
-#   input size and the reference (~17M) configuration at 256x256;
+# - native: brainseg (Burn flex CPU backend with brainseg's own kernels) against PyTorch CPU, for the compact U-Net
+#   (width 16) and the shipped model (when it is wider) at the shipped input size, and the
+#   reference (~17M) configuration at 256x256;
 # - browser (headless Chromium): brainseg's page on CPU (wasm) and WebGPU against onnxruntime-web
 #   on WASM and WebGPU with an ONNX export of the shipped model (bench/browser/run.mjs).
 # Rounds alternate the contenders; tables show medians over rounds and brainseg's speed ratio.
@@ -18,18 +19,24 @@ mkdir -p "$OUT"
 cargo build --release --locked --all-targets -q
 B=target/release/brainseg
 # `info` prints the model header (JSON) and then a line on the weights.
-size=$($B info | python3 -c 'import json,sys; print(json.JSONDecoder().raw_decode(sys.stdin.read())[0]["config"]["input_size"])')
+shipped() { $B info | python3 -c "import json,sys; print(json.JSONDecoder().raw_decode(sys.stdin.read())[0]['config']['$1'])"; }
+size=$(shipped input_size)
+base=$(shipped base_channels)
 $B export -o "$OUT/shipped.safetensors" >/dev/null
+$B export --preset compact --input-size "$size" -o "$OUT/compact.safetensors" >/dev/null
 $B export --preset reference --input-size 256 -o "$OUT/reference.safetensors" >/dev/null
+# config, input size, base width, label
+specs=("compact $size 16 compact" "reference 256 64 reference")
+[ "$base" != 16 ] && specs+=("compact $size $base shipped")
 : > "$OUT/results.jsonl"
 for round in $(seq "$ROUNDS"); do
   echo "bench: round $round of $ROUNDS" >&2
-  for spec in "compact $size shipped" "reference 256 reference"; do
+  for spec in "${specs[@]}"; do
     set -- $spec
     cargo bench -q -p brainseg --bench throughput -- --json --conv kernels --config "$1" --size "$2" \
-      | sed "s/^{/{\"model\": \"$3\", /" >> "$OUT/results.jsonl"
-    "$PY" bench/torch_unet.py "$OUT/$3.safetensors" --rounds 3 \
-      | sed "s/^{/{\"model\": \"$3\", /" >> "$OUT/results.jsonl"
+      --base-channels "$3" | sed "s/^{/{\"model\": \"$4\", /" >> "$OUT/results.jsonl"
+    "$PY" bench/torch_unet.py "$OUT/$4.safetensors" --rounds 3 \
+      | sed "s/^{/{\"model\": \"$4\", /" >> "$OUT/results.jsonl"
   done
 done
 python3 bench/summarize.py "$OUT/results.jsonl"

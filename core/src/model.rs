@@ -27,7 +27,8 @@ pub enum Upsampling {
 /// Named architectures, so a run or a benchmark can ask for one by name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Preset {
-    /// The shipped default: small enough for the browser, fast on a 2-core CPU.
+    /// Width 16: small enough for the browser, fast on a 2-core CPU (the shipped model is this
+    /// architecture at width 32).
     Compact,
     /// The reference system's U-Net (width 64, bilinear decoder, ~17.2M parameters).
     Reference,

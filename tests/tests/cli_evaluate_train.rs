@@ -121,9 +121,19 @@ fn interrupted_training_resumes_with_no_lost_epoch() {
     assert!(o.status.success(), "{}", text(&o.stderr));
     let o = brainseg(&["info", "--model", larger.join("model.bsm").to_str().unwrap()]);
     assert!(text(&o.stdout).contains("\"input_size\": 64"), "{}", text(&o.stdout));
+    // Twice the width starts from the narrow model's function (widen.rs); other widths are
+    // another architecture.
+    let wider = dir.path().join("wider");
+    let mut args = train_args(d, wider.to_str().unwrap());
+    set(&mut args, "--base-channels", "16");
+    args.extend(["--init-from", model.to_str().unwrap()]);
+    let o = brainseg(&args);
+    assert!(o.status.success() && text(&o.stderr).contains("widening"), "{}", text(&o.stderr));
+    let o = brainseg(&["info", "--model", wider.join("model.bsm").to_str().unwrap()]);
+    assert!(text(&o.stdout).contains("\"base_channels\": 16"), "{}", text(&o.stdout));
     let other = dir.path().join("other");
     let mut args = train_args(d, other.to_str().unwrap());
-    set(&mut args, "--base-channels", "16");
+    set(&mut args, "--base-channels", "24");
     args.extend(["--init-from", model.to_str().unwrap()]);
     let o = brainseg(&args);
     assert!(!o.status.success() && text(&o.stderr).contains("another architecture"), "{}", text(&o.stderr));

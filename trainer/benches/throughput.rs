@@ -2,7 +2,7 @@
 //!
 //! `cargo bench -p brainseg --bench throughput [-- --quick] [--infer-only]` prints medians over
 //! repeated runs;
-//! `--config compact|reference`, `--conv kernels|gemm|native` and `--size N` narrow it, `--json` prints
+//! `--config compact|reference`, `--conv kernels|gemm|native`, `--size N` and `--base-channels N` narrow it, `--json` prints
 //! one JSON object per row (what `scripts/bench.sh` reads). Not a test: figures depend on the
 //! machine.
 
@@ -108,6 +108,8 @@ fn main() {
     let flag = |name: &str| args.windows(2).find(|w| w[0] == name).map(|w| w[1].to_ascii_lowercase());
     let (config_filter, conv_filter) = (flag("--config"), flag("--conv"));
     let size: Option<usize> = flag("--size").and_then(|s| s.parse().ok());
+    // `--base-channels N` widens or narrows the presets (the shipped model may be a wider compact).
+    let base: Option<usize> = flag("--base-channels").and_then(|s| s.parse().ok());
     let (train_reps, infer_reps) = if quick { (2, 3) } else { (5, 10) };
     if !json {
         let side = size.map_or("256x256".to_string(), |s| format!("{s}x{s}"));
@@ -121,6 +123,9 @@ fn main() {
         let mut config = preset.config();
         if let Some(s) = size {
             config.input_size = s;
+        }
+        if let Some(b) = base {
+            config.base_channels = b;
         }
         let params = config.init(&Device::flex()).num_params();
         for imp in [ConvImpl::Auto, ConvImpl::Gemm, ConvImpl::Native] {

@@ -66,7 +66,8 @@ pub enum Command {
 /// Named architectures.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum PresetArg {
-    /// The shipped compact U-Net (width 16, ~1.9M parameters).
+    /// The compact U-Net (width 16, ~1.9M parameters; the shipped model is it at
+    /// `--base-channels 32`).
     Compact,
     /// The reference system's U-Net (width 64, bilinear, ~17.2M parameters).
     Reference,
