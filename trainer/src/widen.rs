@@ -49,8 +49,9 @@ struct Gather {
 impl ModuleVisitor for Gather {
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
         let t = param.val();
-        let values = t.into_data().convert::<f32>().try_to_vec::<f32>().unwrap_or_default();
-        self.params.push((param.val().dims().to_vec(), values));
+        let dims = t.dims().to_vec();
+        let values = t.into_data().convert::<f32>().try_into_vec::<f32>().unwrap_or_default();
+        self.params.push((dims, values));
     }
 }
 
