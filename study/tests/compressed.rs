@@ -223,3 +223,29 @@ fn damaged_codestreams_are_errors_not_panics() {
         }
     }
 }
+
+/// Found by `scripts/fuzz.sh` (frames target): a JPEG-LS stream whose context counters overflow
+/// inside pure_jpegls. With overflow checks (debug builds, tests) the decoder panics and the file
+/// must still come back as an error; release builds (the CLI, the page, where a panic would abort
+/// the whole page) wrap instead, and must reach an error or an image just the same.
+#[test]
+fn jpeg_ls_stream_that_overflows_the_decoder_is_an_error() {
+    let path = format!("{}/tests/fixtures/fuzz/jpegls-overflow.bin", env!("CARGO_MANIFEST_DIR"));
+    let input = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    // The fuzz target's framing: one byte picks syntax and pixel format (here JPEG-LS, 16-bit
+    // unsigned), the rest is the frame.
+    let (&pick, frame) = input.split_first().unwrap();
+    assert_eq!(pick, 2);
+    let s = spec(16, 16, false, 1);
+    match dicom::parse(&encapsulated("1.2.840.10008.1.2.4.80", &s, &[frame.to_vec()], Fragments::OnePerFrame)) {
+        Ok(image) => assert_eq!(image.pixels.len(), 32 * 32),
+        Err(e) => {
+            assert!(matches!(e, Error::Codec { .. }), "{e}");
+            if !cfg!(debug_assertions) {
+                // Without overflow checks nothing may reach the unwinding guard: on the page
+                // there is none.
+                assert!(!e.to_string().contains("failed on damaged data"), "{e}");
+            }
+        }
+    }
+}
