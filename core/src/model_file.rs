@@ -97,6 +97,33 @@ impl ModuleMapper for CastFloats {
     }
 }
 
+/// `param` with its values replaced by `values(dims)`, on the same device and tracking gradients
+/// as before: how a [`ModuleMapper`] fills a network from weights that Burn's records do not hold
+/// (8-bit storage, a narrower model to widen). The first error is kept in `failure`; from then on
+/// parameters are handed back unchanged (the caller discards the network).
+pub fn refill<const D: usize, E>(
+    param: Param<Tensor<D>>,
+    failure: &mut Option<E>,
+    values: impl FnOnce(&[usize]) -> std::result::Result<Vec<f32>, E>,
+) -> Param<Tensor<D>> {
+    if failure.is_some() {
+        return param;
+    }
+    param.map(|t| {
+        let dims = t.dims();
+        match values(&dims) {
+            Ok(v) => {
+                let tracked = t.is_require_grad();
+                Tensor::from_data(TensorData::new(v, dims), &t.device()).set_require_grad(tracked)
+            }
+            Err(e) => {
+                *failure = Some(e);
+                t
+            }
+        }
+    })
+}
+
 fn hex_sha256(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }

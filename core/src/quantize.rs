@@ -137,22 +137,10 @@ impl Reader<'_> {
 
 impl ModuleMapper for Reader<'_> {
     fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
-        if self.failure.is_some() {
-            return param;
-        }
-        param.map(|t| {
-            let dims = t.dims();
-            match self.tensor(&dims) {
-                Ok(values) => {
-                    let tracked = t.is_require_grad();
-                    Tensor::from_data(TensorData::new(values, dims), &t.device()).set_require_grad(tracked)
-                }
-                Err(e) => {
-                    self.failure = Some(e);
-                    t
-                }
-            }
-        })
+        let mut failure = self.failure.take();
+        let param = crate::model_file::refill(param, &mut failure, |dims| self.tensor(dims));
+        self.failure = failure;
+        param
     }
 }
 

@@ -13,6 +13,7 @@
 //! for the 3x3 and 1x1 convolutions, `[in, out, 2, 2]` for the transposed ones.
 
 use anyhow::{Result, bail};
+use brainseg_core::model_file::refill;
 use brainseg_core::{UNet, UNetConfig};
 use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
 use burn::prelude::*;
@@ -68,19 +69,7 @@ impl<I: Iterator<Item = (Vec<usize>, Vec<f32>)>> ModuleMapper for Widen<I> {
             return param;
         };
         let seed = self.seed ^ splitmix(values.len() as u64 ^ self.seed.rotate_left(17));
-        param.map(|t| {
-            let wide = t.dims();
-            match widen_values(&values, &shape, &wide, seed) {
-                Ok(v) => {
-                    let tracked = t.is_require_grad();
-                    Tensor::from_data(TensorData::new(v, wide), &t.device()).set_require_grad(tracked)
-                }
-                Err(e) => {
-                    self.failure.get_or_insert(e);
-                    t
-                }
-            }
-        })
+        refill(param, &mut self.failure, |wide| widen_values(&values, &shape, wide, seed))
     }
 }
 
