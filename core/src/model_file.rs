@@ -5,7 +5,7 @@
 //! SHA-256 of the weights, so a truncated or edited file is refused instead of silently
 //! producing wrong masks.
 
-use burn::module::{ModuleMapper, Param};
+use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
 use burn::prelude::*;
 use burn::store::ModuleRecord;
 use burn::tensor::{Bytes, DType};
@@ -95,6 +95,23 @@ impl ModuleMapper for CastFloats {
         let dtype = self.0;
         param.map(|t| t.cast(dtype))
     }
+}
+
+/// Every float parameter of `model` as (shape, values), in module order: the host-side view that
+/// widening and weight averaging compute on before [`refill`]ing a network.
+pub fn float_params(model: &UNet) -> Vec<(Vec<usize>, Vec<f32>)> {
+    struct Gather(Vec<(Vec<usize>, Vec<f32>)>);
+    impl ModuleVisitor for Gather {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            let t = param.val();
+            let dims = t.dims().to_vec();
+            let values = t.into_data().convert::<f32>().try_into_vec::<f32>().unwrap_or_default();
+            self.0.push((dims, values));
+        }
+    }
+    let mut gather = Gather(Vec::new());
+    model.visit(&mut gather);
+    gather.0
 }
 
 /// `param` with its values replaced by `values(dims)`, on the same device and tracking gradients

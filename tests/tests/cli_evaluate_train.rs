@@ -197,3 +197,39 @@ fn a_run_with_a_weight_average_resumes_with_the_same_average() {
     let bad = brainseg(&["train", "--data", d, "--run-dir", dir.path().join("bad").to_str().unwrap(), "--ema-decay", "1.5"]);
     assert!(!bad.status.success() && text(&bad.stderr).contains("not a decay"), "{}", text(&bad.stderr));
 }
+
+#[test]
+fn kept_epochs_average_into_a_model_that_evaluates() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    synthetic_dataset(&data, 4, 6, 32, "webp");
+    let (d, run) = (data.to_str().unwrap(), dir.path().join("run"));
+    let mut args = train_args(d, run.to_str().unwrap());
+    args.extend(["--keep-epochs", "--ema-decay", "0.9"]);
+    let o = brainseg(&args);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let epochs = run.join("epochs");
+    let kept: Vec<_> = ["epoch-01.bsm", "epoch-01-latest.bsm", "epoch-02.bsm", "epoch-02-latest.bsm"]
+        .iter()
+        .map(|n| epochs.join(n))
+        .collect();
+    for path in &kept {
+        assert!(path.exists(), "{} missing", path.display());
+    }
+    let mean = dir.path().join("mean.bsm");
+    let mut args: Vec<&str> = vec!["average"];
+    args.extend(kept.iter().map(|p| p.to_str().unwrap()));
+    args.extend(["-o", mean.to_str().unwrap()]);
+    let o = brainseg(&args);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let o = brainseg(&["info", "--model", mean.to_str().unwrap()]);
+    assert!(o.status.success() && text(&o.stdout).contains("average of 4 models"), "{}", text(&o.stdout));
+    let o = brainseg(&["evaluate", "--data", d, "--model", mean.to_str().unwrap(), "--json"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    // One file, or files of another architecture, are refused with a message.
+    let o = brainseg(&["average", kept[0].to_str().unwrap(), "-o", mean.to_str().unwrap()]);
+    assert!(!o.status.success(), "a single model is not averaged");
+    let other = tiny_model(dir.path());
+    let o = brainseg(&["average", kept[0].to_str().unwrap(), other.to_str().unwrap(), "-o", mean.to_str().unwrap()]);
+    assert!(!o.status.success() && text(&o.stderr).contains("another architecture"), "{}", text(&o.stderr));
+}

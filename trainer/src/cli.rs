@@ -55,6 +55,15 @@ pub enum Command {
         #[arg(long, short)]
         output: PathBuf,
     },
+    /// Average the weights of several model files of one run (e.g. its last epochs' snapshots)
+    /// into one model; re-`tune` the result, which keeps the first file's post-processing.
+    Average {
+        /// Two or more model files of the same architecture.
+        #[arg(required = true, num_args = 2..)]
+        models: Vec<PathBuf>,
+        #[arg(long, short)]
+        output: PathBuf,
+    },
     /// Print a model file's header: architecture, normalisation, post-processing, provenance.
     Info {
         /// Model file (default: the shipped model).
@@ -147,6 +156,10 @@ pub struct TrainArgs {
     /// weights to <run-dir>/last.bsm (unvalidated) and exit 0; `--resume` carries on.
     #[arg(long)]
     pub max_minutes: Option<f64>,
+    /// Also write every epoch's validated weights to <run-dir>/epochs/epoch-NN.bsm (and, with
+    /// --ema-decay, the latest weights to epoch-NN-latest.bsm), for `brainseg average`.
+    #[arg(long)]
+    pub keep_epochs: bool,
     /// Stop after N steps as if killed (for testing --resume).
     #[arg(long, hide = true)]
     pub stop_after_steps: Option<usize>,
@@ -300,6 +313,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 resume: args.resume,
                 extend_to_epochs: args.epochs,
                 stop_after_steps: args.stop_after_steps,
+                keep_epochs: args.keep_epochs,
                 deadline: args.max_minutes.map(|m| Instant::now() + Duration::from_secs_f64(m.max(0.0) * 60.0)),
                 conv_impl: if args.gemm_conv { ConvImpl::Gemm } else { ConvImpl::Auto },
             };
@@ -374,6 +388,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let n = export::write(&net, &config, &output, &device)?;
             println!("wrote {} ({n} tensors, input {}x{})", output.display(), config.input_size, config.input_size);
         }
+        Command::Average { models, output } => crate::average::write(&models, &output, &cli.backend.device()?)?,
         Command::Info { model } => {
             let bytes = model_bytes(model.as_deref())?;
             let (meta, weights) = brainseg_core::model_file::read_meta(&bytes)?;

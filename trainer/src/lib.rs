@@ -3,6 +3,7 @@
 
 pub mod alloc;
 pub mod augment;
+pub mod average;
 pub mod backend;
 pub mod cli;
 pub mod dataset;

@@ -6,6 +6,9 @@
 //! <run>/metrics.csv     one row per epoch
 //! <run>/checkpoint/     model.bpk, optim.bpk, state.json, ema.bpk with --ema-decay (written atomically)
 //! <run>/model.bsm       best-by-validation-Dice model file
+//! <run>/last.bsm        the weights where `--max-minutes` stopped (not validated)
+//! <run>/epochs/         with `--keep-epochs`: epoch-NN.bsm per epoch (and epoch-NN-latest.bsm
+//!                       beside the moving average's)
 //! ```
 
 use std::fs;

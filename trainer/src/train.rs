@@ -100,6 +100,8 @@ pub struct RunOptions {
     pub stop_after_steps: Option<usize>,
     /// Stop cleanly once this moment has passed (checkpoint and `last.bsm`).
     pub deadline: Option<Instant>,
+    /// Write each epoch's weights to `epochs/` (see `RunDir`).
+    pub keep_epochs: bool,
     /// How convolutions are computed while training (same weights either way).
     pub conv_impl: ConvImpl,
 }
@@ -275,6 +277,21 @@ pub fn run(mut cfg: TrainConfig, opts: RunOptions) -> Result<()> {
             // The latest weights too, so a run shows what the average bought.
             let latest = validate(&exported(&model, None), &val, size, &norm, cfg.batch_size, &device)?;
             eprintln!("epoch {}: latest (not averaged) weights: validation Dice {:.4}", state.epoch + 1, latest.dice);
+        }
+        if opts.keep_epochs {
+            // Snapshots late in a schedule average into a better model than any one of them.
+            let name = format!("epoch-{:02}", state.epoch + 1);
+            std::fs::create_dir_all(run.path("epochs")).context("cannot create the run's epochs folder")?;
+            let provenance = || Provenance {
+                epochs: state.epoch + 1,
+                train_patients: split.train.len(),
+                notes: format!("brainseg train, seed {}, run {}: epoch {}", cfg.seed, run.root.display(), state.epoch + 1),
+                ..Provenance::default()
+            };
+            export(&run, &format!("epochs/{name}.bsm"), eval_model.clone(), &cfg, norm, provenance())?;
+            if ema.is_some() {
+                export(&run, &format!("epochs/{name}-latest.bsm"), exported(&model, None), &cfg, norm, provenance())?;
+            }
         }
         let lr = learning_rate(&cfg, state.global_step.saturating_sub(1), total_steps);
         eprintln!(

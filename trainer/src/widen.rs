@@ -13,9 +13,9 @@
 //! for the 3x3 and 1x1 convolutions, `[in, out, 2, 2]` for the transposed ones.
 
 use anyhow::{Result, bail};
-use brainseg_core::model_file::refill;
+use brainseg_core::model_file::{float_params, refill};
 use brainseg_core::{UNet, UNetConfig};
-use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
+use burn::module::{Module, ModuleMapper, Param};
 use burn::prelude::*;
 
 /// How far the split of a duplicated input channel's weight departs from half and half.
@@ -29,9 +29,7 @@ pub fn is_doubling(narrow: &UNetConfig, wide: &UNetConfig) -> bool {
 
 /// `narrow`'s function in the architecture `wide` (see the module docs); `seed` picks the splits.
 pub fn widen(narrow: &UNet, wide: &UNetConfig, device: &Device, seed: u64) -> Result<UNet> {
-    let mut gather = Gather::default();
-    narrow.visit(&mut gather);
-    let mut mapper = Widen { next: gather.params.into_iter(), seed, failure: None };
+    let mut mapper = Widen { next: float_params(narrow).into_iter(), seed, failure: None };
     let model = wide.init(device).map(&mut mapper);
     if let Some(e) = mapper.failure {
         bail!("cannot widen the model: {e}");
@@ -40,20 +38,6 @@ pub fn widen(narrow: &UNet, wide: &UNetConfig, device: &Device, seed: u64) -> Re
         bail!("cannot widen the model: it has more parameters than the wide network");
     }
     Ok(model)
-}
-
-#[derive(Default)]
-struct Gather {
-    params: Vec<(Vec<usize>, Vec<f32>)>,
-}
-
-impl ModuleVisitor for Gather {
-    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        let t = param.val();
-        let dims = t.dims().to_vec();
-        let values = t.into_data().convert::<f32>().try_into_vec::<f32>().unwrap_or_default();
-        self.params.push((dims, values));
-    }
 }
 
 struct Widen<I> {
