@@ -1,8 +1,9 @@
 //! `brainseg average`: one model whose weights are the mean of several model files of the same
 //! architecture, typically the per-epoch snapshots of one run late in its schedule (stochastic
 //! weight averaging, Izmailov et al. 2018; "model soups", Wortsman et al. 2022). Such snapshots
-//! sit in one basin of the loss, so their mean is a network in its own right, often better than
-//! any of them, at the cost of one model. Models from different runs or initialisations do not
+//! sit in one basin of the loss, so their mean is a network in its own right, sometimes better
+//! than any of them, at the cost of one model (for the shipped model's last cycle it was level
+//! with the best: MODEL.md, cycle 8). Models from different runs or initialisations do not
 //! average into anything useful; nothing here can tell, so `evaluate` the result.
 
 use std::path::{Path, PathBuf};
@@ -60,7 +61,7 @@ pub fn write(paths: &[PathBuf], output: &Path, device: &Device) -> Result<()> {
     Ok(())
 }
 
-fn read(path: &PathBuf, device: &Device) -> Result<(UNet, ModelMeta)> {
+fn read(path: &Path, device: &Device) -> Result<(UNet, ModelMeta)> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read the model file {}", path.display()))?;
     model_file::decode(&bytes, device).with_context(|| format!("{}: cannot load the model", path.display()))
 }
