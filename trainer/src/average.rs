@@ -14,6 +14,7 @@ use brainseg_core::UNet;
 use burn::module::{ModuleMapper, Param};
 use burn::prelude::*;
 
+use crate::model_source::model_bytes;
 use crate::run_dir::write_atomic;
 
 /// The mean of the weights in `paths`, with the first file's header (post-processing included:
@@ -62,7 +63,7 @@ pub fn write(paths: &[PathBuf], output: &Path, device: &Device) -> Result<()> {
 }
 
 fn read(path: &Path, device: &Device) -> Result<(UNet, ModelMeta)> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read the model file {}", path.display()))?;
+    let bytes = model_bytes(Some(path))?;
     model_file::decode(&bytes, device).with_context(|| format!("{}: cannot load the model", path.display()))
 }
 

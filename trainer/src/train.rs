@@ -273,13 +273,15 @@ pub fn run(mut cfg: TrainConfig, opts: RunOptions) -> Result<()> {
         let train_loss = state.epoch_loss_sum / steps as f64;
         let eval_model = exported(&model, ema.as_ref());
         let summary = validate(&eval_model, &val, size, &norm, cfg.batch_size, &device)?;
-        if ema.is_some() {
-            // The latest weights too, so a run shows what the average bought.
-            let latest = validate(&exported(&model, None), &val, size, &norm, cfg.batch_size, &device)?;
+        // With an average, the latest weights too, so a run shows what the average bought.
+        let latest_model = ema.is_some().then(|| exported(&model, None));
+        if let Some(latest_model) = &latest_model {
+            let latest = validate(latest_model, &val, size, &norm, cfg.batch_size, &device)?;
             eprintln!("epoch {}: latest (not averaged) weights: validation Dice {:.4}", state.epoch + 1, latest.dice);
         }
         if opts.keep_epochs {
-            // Snapshots late in a schedule average into a better model than any one of them.
+            // For `brainseg average`: the weights of late epochs can average into a better model
+            // (for the shipped model's last cycle the mean was level with the best: MODEL.md).
             let name = format!("epoch-{:02}", state.epoch + 1);
             std::fs::create_dir_all(run.path("epochs")).context("cannot create the run's epochs folder")?;
             let provenance = || Provenance {
@@ -289,8 +291,8 @@ pub fn run(mut cfg: TrainConfig, opts: RunOptions) -> Result<()> {
                 ..Provenance::default()
             };
             export(&run, &format!("epochs/{name}.bsm"), eval_model.clone(), &cfg, norm, provenance())?;
-            if ema.is_some() {
-                export(&run, &format!("epochs/{name}-latest.bsm"), exported(&model, None), &cfg, norm, provenance())?;
+            if let Some(latest_model) = latest_model {
+                export(&run, &format!("epochs/{name}-latest.bsm"), latest_model, &cfg, norm, provenance())?;
             }
         }
         let lr = learning_rate(&cfg, state.global_step.saturating_sub(1), total_steps);
