@@ -18,13 +18,13 @@ use burn::tensor::Bytes;
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
-use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
 use crate::augment::Augment;
 use crate::backend::Backend;
 use crate::dataset::{self, Sample, Split};
 use crate::ema::Ema;
+use crate::sampling::{Sampling, epoch_order};
 use crate::run_dir::{RunDir, TrainState, write_atomic};
 use crate::validate::validate;
 use crate::widen;
@@ -44,6 +44,9 @@ pub struct TrainConfig {
     pub validation_fraction: f64,
     /// Share of tumor-free training slices drawn each epoch (all tumor slices are always used).
     pub empty_fraction: f64,
+    /// How tumor slices are drawn each epoch.
+    #[serde(default)]
+    pub sampling: Sampling,
     pub augment: bool,
     /// Store the exported model's weights in f16.
     pub half: bool,
@@ -73,20 +76,12 @@ pub fn learning_rate(cfg: &TrainConfig, step: usize, total: usize) -> f64 {
         + 0.5 * (cfg.learning_rate - cfg.min_learning_rate) * (1.0 + (std::f64::consts::PI * t).cos())
 }
 
-/// The slices of one epoch, in order: every tumor slice plus a seeded draw of empty ones.
-pub fn epoch_order(samples: &[Sample], cfg: &TrainConfig, epoch: usize) -> Vec<usize> {
-    let mut rng = SmallRng::seed_from_u64(cfg.seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9));
-    let mut empty: Vec<usize> = (0..samples.len()).filter(|&i| !samples[i].has_tumor).collect();
-    empty.shuffle(&mut rng);
-    empty.truncate((empty.len() as f64 * cfg.empty_fraction).round() as usize);
-    let mut order: Vec<usize> = (0..samples.len()).filter(|&i| samples[i].has_tumor).collect();
-    order.extend(empty);
-    order.shuffle(&mut rng);
-    order
+fn epoch_slices(samples: &[Sample], cfg: &TrainConfig, epoch: usize) -> Vec<usize> {
+    epoch_order(samples, cfg.sampling, cfg.empty_fraction, cfg.seed, epoch)
 }
 
 fn steps_per_epoch(samples: &[Sample], cfg: &TrainConfig) -> usize {
-    epoch_order(samples, cfg, 0).len().div_ceil(cfg.batch_size)
+    epoch_slices(samples, cfg, 0).len().div_ceil(cfg.batch_size)
 }
 
 /// Options of one invocation that are not part of the recipe.
@@ -206,7 +201,7 @@ pub fn run(mut cfg: TrainConfig, opts: RunOptions) -> Result<()> {
     // Under nohup the bar is hidden: log a line every few steps instead.
     let interactive = std::io::stderr().is_terminal();
     while state.epoch < cfg.epochs {
-        let order = epoch_order(&train, &cfg, state.epoch);
+        let order = epoch_slices(&train, &cfg, state.epoch);
         let bar = ProgressBar::new(steps as u64).with_position(state.step_in_epoch as u64);
         bar.set_style(
             ProgressStyle::with_template("epoch {prefix} [{bar:30}] {pos}/{len} {msg} ({eta})")

@@ -1,76 +1,13 @@
-//! Command-line interface (clap derive) and dispatch.
+//! The subcommands' arguments, and how `train`'s become a recipe (`TrainConfig`).
 
 use std::path::PathBuf;
-use std::process::ExitCode;
-use std::time::{Duration, Instant};
 
-use anyhow::{Result, bail};
-use brainseg_core::conv::ConvImpl;
 use brainseg_core::model_file::WeightStorage;
 use brainseg_core::{Preset, UNetConfig};
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, ValueEnum};
 
-use crate::backend::Backend;
-use crate::evaluate::{evaluate, flair_everywhere, load_samples, print_summary, tune_into};
-use crate::export;
-use crate::model_source::{load, model_bytes};
-use crate::segment;
-use crate::studies;
-use crate::train::{self, RunOptions, TrainConfig};
-
-/// Brain-tumor (LGG) segmentation of MRI slices: train, evaluate and segment.
-#[derive(Debug, Parser)]
-#[command(name = "brainseg", version, about)]
-pub struct Cli {
-    #[command(subcommand)]
-    pub command: Command,
-    /// Compute backend.
-    #[arg(long, value_enum, global = true, default_value = "flex")]
-    pub backend: Backend,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// Train a model on a folder in the Kaggle LGG layout.
-    Train(TrainArgs),
-    /// Score a model on a labelled folder (pixel-summed and per-patient metrics).
-    Evaluate(EvaluateArgs),
-    /// Choose threshold, minimum region size and flip TTA on validation patients; write a tuned
-    /// copy of the model file.
-    Tune(TuneArgs),
-    /// Write a tumor mask (and optionally an overlay) for every image.
-    Segment(SegmentArgs),
-    /// Write a model's weights as safetensors (plus a probe input and its logits), for PyTorch,
-    /// ONNX and the side-by-side benchmarks.
-    Export {
-        /// Model file (default: the shipped model).
-        #[arg(long, conflicts_with = "preset")]
-        model: Option<PathBuf>,
-        /// Randomly initialised weights of a preset instead of a model file (for benchmarks).
-        #[arg(long, value_enum)]
-        preset: Option<PresetArg>,
-        /// Input size for --preset (default: the preset's).
-        #[arg(long, requires = "preset")]
-        input_size: Option<usize>,
-        #[arg(long, short)]
-        output: PathBuf,
-    },
-    /// Average the weights of several model files of one run (e.g. its last epochs' snapshots)
-    /// into one model; re-`tune` the result, which keeps the first file's post-processing.
-    Average {
-        /// Two or more model files of the same architecture.
-        #[arg(required = true, num_args = 2..)]
-        models: Vec<PathBuf>,
-        #[arg(long, short)]
-        output: PathBuf,
-    },
-    /// Print a model file's header: architecture, normalisation, post-processing, provenance.
-    Info {
-        /// Model file (default: the shipped model).
-        #[arg(long)]
-        model: Option<PathBuf>,
-    },
-}
+use crate::sampling::Sampling;
+use crate::train::TrainConfig;
 
 /// Named architectures.
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -129,6 +66,10 @@ pub struct TrainArgs {
     /// Share of tumor-free slices drawn each epoch (all tumor slices are used).
     #[arg(long, default_value_t = 0.5)]
     pub empty_fraction: f64,
+    /// How each epoch draws tumor slices: every one once, or by tumor area with every patient
+    /// weighing the same (tumor-free slices follow --empty-fraction either way).
+    #[arg(long, value_enum, default_value_t = Sampling::Every)]
+    pub sampling: Sampling,
     /// Disable augmentation.
     #[arg(long)]
     pub no_augment: bool,
@@ -261,7 +202,7 @@ pub struct SegmentArgs {
 }
 
 impl PresetArg {
-    fn preset(self) -> Preset {
+    pub(crate) fn preset(self) -> Preset {
         match self {
             PresetArg::Compact => Preset::Compact,
             PresetArg::Reference => Preset::Reference,
@@ -270,7 +211,7 @@ impl PresetArg {
 }
 
 impl TrainArgs {
-    fn config(&self) -> TrainConfig {
+    pub(crate) fn config(&self) -> TrainConfig {
         let mut model: UNetConfig = self.preset.preset().config();
         if let Some(b) = self.base_channels {
             model.base_channels = b;
@@ -293,6 +234,7 @@ impl TrainArgs {
             seed: self.seed,
             validation_fraction: self.val_fraction,
             empty_fraction: self.empty_fraction.clamp(0.0, 1.0),
+            sampling: self.sampling,
             augment: !self.no_augment,
             half: !self.full_precision,
             max_patients: self.max_patients,
@@ -301,112 +243,6 @@ impl TrainArgs {
             init_from: self.init_from.clone(),
             ema_decay: self.ema_decay,
         }
-    }
-}
-
-pub fn run(cli: Cli) -> Result<ExitCode> {
-    match cli.command {
-        Command::Train(args) => {
-            let opts = RunOptions {
-                run_dir: args.run_dir.clone(),
-                backend: cli.backend,
-                resume: args.resume,
-                extend_to_epochs: args.epochs,
-                stop_after_steps: args.stop_after_steps,
-                keep_epochs: args.keep_epochs,
-                deadline: args.max_minutes.map(|m| Instant::now() + Duration::from_secs_f64(m.max(0.0) * 60.0)),
-                conv_impl: if args.gemm_conv { ConvImpl::Gemm } else { ConvImpl::Auto },
-            };
-            train::run(args.config(), opts)?;
-        }
-        Command::Evaluate(args) => {
-            let device = cli.backend.device()?;
-            let (mut samples, failed) = load_samples(&args.data, args.split.as_deref())?;
-            if samples.is_empty() {
-                bail!("no slices could be loaded from {}", args.data.display());
-            }
-            if args.flair_only {
-                samples.iter_mut().for_each(|s| flair_everywhere(&mut s.image));
-            }
-            let summary = evaluate(args.model.as_deref(), &samples, args.batch_size, &device)?;
-            if args.json {
-                println!("{}", serde_json::to_string_pretty(&summary)?);
-            } else {
-                print_summary(&summary);
-            }
-            if failed > 0 {
-                eprintln!("{failed} file(s) could not be read and were left out");
-                return Ok(ExitCode::FAILURE);
-            }
-        }
-        Command::Tune(args) => {
-            let device = cli.backend.device()?;
-            let (samples, _) = load_samples(&args.data, Some(&args.split))?;
-            tune_into(args.model.as_deref(), &args.output, &samples, args.batch_size, !args.no_tta, args.weights.map(Into::into), &device)?;
-        }
-        Command::Segment(args) => {
-            let device = cli.backend.device()?;
-            let mut seg = load(args.model.as_deref(), &device)?;
-            let mut post = seg.meta().postprocess;
-            if let Some(t) = args.threshold {
-                if !(t > 0.0 && t <= 1.0) {
-                    bail!("--threshold {t} must be above 0 and at most 1");
-                }
-                post.threshold = t;
-            }
-            post.min_component_area = args.min_region.unwrap_or(post.min_component_area);
-            seg.set_postprocess(post);
-            let inputs = segment::collect_jobs(&args.inputs)?;
-            if inputs.images.is_empty() && inputs.studies.is_empty() {
-                bail!("no images or scans found in the given inputs (masks named *_mask.* are skipped)");
-            }
-            let mut failed = segment::run(&seg, &inputs.images, &args.output, args.overlay, args.batch_size)?;
-            if failed > 0 {
-                eprintln!("{failed} of {} image(s) failed", inputs.images.len());
-            }
-            let (out, batch) = (&args.output, args.batch_size);
-            failed += studies::run(&seg, &inputs.studies, out, args.overlay, batch, args.json)?;
-            if failed > 0 {
-                return Ok(ExitCode::FAILURE);
-            }
-        }
-        Command::Export { model, preset, input_size, output } => {
-            let device = cli.backend.device()?;
-            let (net, config) = match preset {
-                Some(p) => {
-                    let mut config = p.preset().config();
-                    if let Some(size) = input_size {
-                        config.input_size = size;
-                    }
-                    (config.init(&device), config)
-                }
-                None => {
-                    let (net, meta) = brainseg_core::model_file::decode(&model_bytes(model.as_deref())?, &device)?;
-                    (net, meta.config)
-                }
-            };
-            let n = export::write(&net, &config, &output, &device)?;
-            println!("wrote {} ({n} tensors, input {}x{})", output.display(), config.input_size, config.input_size);
-        }
-        Command::Average { models, output } => crate::average::write(&models, &output, &cli.backend.device()?)?,
-        Command::Info { model } => {
-            let bytes = model_bytes(model.as_deref())?;
-            let (meta, weights) = brainseg_core::model_file::read_meta(&bytes)?;
-            println!("{}", serde_json::to_string_pretty(&meta)?);
-            println!("weights: {} bytes", weights.len());
-        }
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use clap::CommandFactory;
-
-    #[test]
-    fn cli_is_consistent() {
-        Cli::command().debug_assert();
     }
 }
 
