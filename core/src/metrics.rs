@@ -77,7 +77,8 @@ impl Confusion {
 /// Accumulates slice results of many patients into a [`Summary`].
 #[derive(Debug, Default, Clone)]
 pub struct Evaluation {
-    patients: Vec<(String, Confusion)>,
+    // Each patient's pooled pixels and its own slice-level detection counts.
+    patients: Vec<(String, Confusion, [[u64; 2]; 2])>,
     global: Confusion,
     // Slice-level detection: [truth][prediction] counts, index 1 = tumor present.
     detection: [[u64; 2]; 2],
@@ -94,14 +95,20 @@ impl Evaluation {
         let truth = usize::from(slice.truly_positive());
         let pred = usize::from(slice.predicted_positive());
         self.detection[truth][pred] += 1;
-        match self.patients.iter_mut().find(|(p, _)| p == patient) {
-            Some((_, c)) => c.add(&slice),
-            None => self.patients.push((patient.to_string(), slice)),
-        }
+        let i = match self.patients.iter().position(|(p, _, _)| p == patient) {
+            Some(i) => i,
+            None => {
+                self.patients.push((patient.to_string(), Confusion::default(), [[0; 2]; 2]));
+                self.patients.len() - 1
+            }
+        };
+        let (_, pixels, detection) = &mut self.patients[i];
+        pixels.add(&slice);
+        detection[truth][pred] += 1;
     }
 
     pub fn summary(&self) -> Summary {
-        let mut per_patient: Vec<f64> = self.patients.iter().map(|(_, c)| c.dice()).collect();
+        let mut per_patient: Vec<f64> = self.patients.iter().map(|(_, c, _)| c.dice()).collect();
         per_patient.sort_by(f64::total_cmp);
         let n = per_patient.len();
         let mean = if n == 0 { 0.0 } else { per_patient.iter().sum::<f64>() / n as f64 };
@@ -127,10 +134,41 @@ impl Evaluation {
         }
     }
 
-    /// Dice of each patient, in the order they were first seen.
-    pub fn patient_dice(&self) -> Vec<(String, f64)> {
-        self.patients.iter().map(|(p, c)| (p.clone(), c.dice())).collect()
+    /// Each patient's results, in the order they were first seen.
+    pub fn patients(&self) -> Vec<PatientScore> {
+        self.patients
+            .iter()
+            .map(|(patient, c, [[tn, fp], [fn_, tp]])| PatientScore {
+                patient: patient.clone(),
+                slices: tn + fp + fn_ + tp,
+                tumor_slices: fn_ + tp,
+                missed_slices: *fn_,
+                false_alarm_slices: *fp,
+                tumor_pixels: c.tp + c.fn_,
+                predicted_pixels: c.tp + c.fp,
+                dice: c.dice(),
+                precision: c.precision(),
+                recall: c.recall(),
+            })
+            .collect()
     }
+}
+
+/// One patient's results, all its slices pooled (`evaluate --per-patient`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PatientScore {
+    pub patient: String,
+    pub slices: u64,
+    pub tumor_slices: u64,
+    /// Tumor slices with no tumor pixel predicted.
+    pub missed_slices: u64,
+    /// Tumor-free slices with any tumor pixel predicted.
+    pub false_alarm_slices: u64,
+    pub tumor_pixels: u64,
+    pub predicted_pixels: u64,
+    pub dice: f64,
+    pub precision: f64,
+    pub recall: f64,
 }
 
 /// What `brainseg evaluate` reports.
@@ -200,5 +238,10 @@ mod tests {
         assert!((s.patient_dice_median - 0.5).abs() < 1e-12);
         assert!((s.slice_sensitivity - 0.5).abs() < 1e-12);
         assert!((s.slice_specificity - 0.5).abs() < 1e-12);
+        let [a, b] = <[PatientScore; 2]>::try_from(e.patients()).expect("two patients");
+        assert_eq!((a.patient.as_str(), a.slices, a.tumor_slices, a.missed_slices, a.false_alarm_slices), ("a", 2, 1, 0, 0));
+        assert_eq!((a.tumor_pixels, a.predicted_pixels, a.dice), (2, 2, 1.0));
+        assert_eq!((b.patient.as_str(), b.missed_slices, b.false_alarm_slices), ("b", 1, 1));
+        assert_eq!((b.tumor_pixels, b.predicted_pixels, b.dice, b.recall), (2, 1, 0.0, 0.0));
     }
 }

@@ -26,6 +26,21 @@ fn evaluate_prints_json_metrics_and_reports_unpaired_files() {
     }
     assert!(stderr.contains("_9.png: image without a mask"), "{stderr}");
     assert!(stderr.contains("_8_mask.png: mask without an image"), "{stderr}");
+    assert!(v.get("per_patient").is_none(), "only asked for with --per-patient");
+
+    // Per patient: the rows add up to the summary's counts.
+    let (d, m) = (data.to_str().unwrap(), model.to_str().unwrap());
+    let o = brainseg(&["evaluate", "--data", d, "--model", m, "--json", "--per-patient"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON on stdout");
+    let rows = v["per_patient"].as_array().expect("per_patient rows");
+    assert_eq!(rows.len(), 2);
+    let sum = |key: &str| rows.iter().map(|r| r[key].as_u64().unwrap()).sum::<u64>();
+    assert_eq!(sum("slices"), 8);
+    assert_eq!(sum("tumor_slices"), v["tumor_slices"].as_u64().unwrap());
+    assert!(rows.iter().all(|r| r["patient"].as_str().unwrap().starts_with("SYN_0")));
+    let o = brainseg(&["evaluate", "--data", d, "--model", m, "--per-patient"]);
+    let table = text(&o.stdout);
+    assert!(table.contains("missed") && table.contains("SYN_00_20000101") && table.contains("SYN_01_"), "{table}");
 }
 
 #[test]

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
-use brainseg_core::metrics::Summary;
+use brainseg_core::metrics::{Evaluation, PatientScore, Summary};
 use brainseg_core::model_file::{self, WeightStorage};
 use burn::prelude::*;
 use indicatif::ProgressBar;
@@ -40,14 +40,23 @@ pub fn flair_everywhere(image: &mut image::RgbImage) {
     }
 }
 
+/// `evaluate --json`: the summary's fields, then each patient's when asked for.
+#[derive(serde::Serialize)]
+pub struct EvaluateReport {
+    #[serde(flatten)]
+    pub summary: Summary,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub per_patient: Option<Vec<PatientScore>>,
+}
+
 /// Scores the model (with its own post-processing and TTA) on `samples`.
-pub fn evaluate(model: Option<&Path>, samples: &[Sample], batch: usize, device: &Device) -> Result<Summary> {
+pub fn evaluate(model: Option<&Path>, samples: &[Sample], batch: usize, device: &Device) -> Result<Evaluation> {
     let (net, meta) = model_file::decode(&model_bytes(model)?, device)?;
     let bar = ProgressBar::new(samples.len() as u64);
     let size = meta.config.input_size as u32;
     let probs = predict(&net, samples, size, &meta.normalization, batch, meta.flip_tta, device, Some(&bar))?;
     bar.finish_and_clear();
-    Ok(score(samples, &probs, &meta.postprocess).summary())
+    Ok(score(samples, &probs, &meta.postprocess))
 }
 
 pub fn print_summary(s: &Summary) {
@@ -61,6 +70,20 @@ pub fn print_summary(s: &Summary) {
     println!("per-patient Dice median {:.4}", s.patient_dice_median);
     println!("slice sensitivity       {:.4} (tumor slices with any tumor predicted)", s.slice_sensitivity);
     println!("slice specificity       {:.4} (tumor-free slices with nothing predicted)", s.slice_specificity);
+}
+
+/// One line per patient, worst Dice first: where a model's errors come from.
+pub fn print_patients(patients: &[PatientScore]) {
+    let mut rows: Vec<&PatientScore> = patients.iter().collect();
+    rows.sort_by(|a, b| a.dice.total_cmp(&b.dice));
+    println!();
+    println!("{:<24} {:>6} {:>6} {:>6} {:>6} {:>9} {:>9} {:>6} {:>6} {:>6}", "patient", "slices", "tumor", "missed", "alarms", "tumor px", "pred. px", "Dice", "prec.", "recall");
+    for p in rows {
+        println!(
+            "{:<24} {:>6} {:>6} {:>6} {:>6} {:>9} {:>9} {:>6.3} {:>6.3} {:>6.3}",
+            p.patient, p.slices, p.tumor_slices, p.missed_slices, p.false_alarm_slices, p.tumor_pixels, p.predicted_pixels, p.dice, p.precision, p.recall
+        );
+    }
 }
 
 /// Chooses flip TTA, threshold and minimum region size on `samples` and writes them into a copy

@@ -124,6 +124,10 @@ pub struct EvaluateArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Also report each patient (slices, missed and false-alarm slices, pixels, Dice, precision,
+    /// recall), worst first; with --json as "per_patient".
+    #[arg(long)]
+    pub per_patient: bool,
     #[arg(long, default_value_t = 8)]
     pub batch_size: usize,
 }

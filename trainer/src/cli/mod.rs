@@ -9,7 +9,7 @@ use brainseg_core::conv::ConvImpl;
 use clap::{Parser, Subcommand};
 
 use crate::backend::Backend;
-use crate::evaluate::{evaluate, flair_everywhere, load_samples, print_summary, tune_into};
+use crate::evaluate::{EvaluateReport, evaluate, flair_everywhere, load_samples, print_patients, print_summary, tune_into};
 use crate::export;
 use crate::model_source::{load, model_bytes};
 use crate::segment;
@@ -97,11 +97,17 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             if args.flair_only {
                 samples.iter_mut().for_each(|s| flair_everywhere(&mut s.image));
             }
-            let summary = evaluate(args.model.as_deref(), &samples, args.batch_size, &device)?;
+            let scores = evaluate(args.model.as_deref(), &samples, args.batch_size, &device)?;
+            let summary = scores.summary();
+            let patients = args.per_patient.then(|| scores.patients());
             if args.json {
-                println!("{}", serde_json::to_string_pretty(&summary)?);
+                let report = EvaluateReport { summary, per_patient: patients };
+                println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
                 print_summary(&summary);
+                if let Some(p) = &patients {
+                    print_patients(p);
+                }
             }
             if failed > 0 {
                 eprintln!("{failed} file(s) could not be read and were left out");
