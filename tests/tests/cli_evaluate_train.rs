@@ -248,3 +248,30 @@ fn kept_epochs_average_into_a_model_that_evaluates() {
     let o = brainseg(&["average", kept[0].to_str().unwrap(), other.to_str().unwrap(), "-o", mean.to_str().unwrap()]);
     assert!(!o.status.success() && text(&o.stderr).contains("another architecture"), "{}", text(&o.stderr));
 }
+
+#[test]
+fn folds_split_the_patients_and_a_missing_fold_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    synthetic_dataset(&data, 4, 4, 32, "png");
+    let d = data.to_str().unwrap();
+    let mut validated: Vec<String> = Vec::new();
+    for fold in ["0", "1"] {
+        let run = dir.path().join(format!("fold{fold}"));
+        let mut args = train_args(d, run.to_str().unwrap());
+        set(&mut args, "--epochs", "1");
+        args.extend(["--folds", "2", "--fold", fold, "--sampling", "area"]);
+        let o = brainseg(&args);
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        let split: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(run.join("split.json")).unwrap()).unwrap();
+        assert_eq!(split["fold"]["count"], 2);
+        let (train, val) = (split["train"].as_array().unwrap(), split["validation"].as_array().unwrap());
+        assert_eq!((train.len(), val.len()), (2, 2));
+        validated.extend(val.iter().map(|v| v.as_str().unwrap().to_string()));
+    }
+    validated.sort();
+    validated.dedup();
+    assert_eq!(validated.len(), 4, "each patient is validated in exactly one fold");
+    let o = brainseg(&["train", "--data", d, "--run-dir", dir.path().join("bad").to_str().unwrap(), "--folds", "2", "--fold", "2"]);
+    assert!(!o.status.success() && text(&o.stderr).contains("there is no fold 2 of 2"), "{}", text(&o.stderr));
+}

@@ -165,24 +165,57 @@ pub fn load(patients: &[Patient], size: Option<u32>) -> (Vec<Sample>, Vec<String
 pub struct Split {
     pub seed: u64,
     pub validation_fraction: f64,
+    /// Set when the validation patients are one fold of a k-fold cross-validation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fold: Option<Fold>,
     pub train: Vec<String>,
     pub validation: Vec<String>,
+}
+
+/// Fold `index` (from 0) of `count`: patient-level k-fold cross-validation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fold {
+    pub index: usize,
+    pub count: usize,
+}
+
+fn shuffled_ids(patients: &[Patient], seed: u64) -> Vec<String> {
+    let mut ids: Vec<String> = patients.iter().map(|p| p.id.clone()).collect();
+    ids.sort();
+    ids.shuffle(&mut SmallRng::seed_from_u64(seed));
+    ids
 }
 
 impl Split {
     /// Shuffles patient ids with `seed` and holds out `fraction` of them (at least one, when
     /// there are two or more patients).
     pub fn new(patients: &[Patient], fraction: f64, seed: u64) -> Self {
-        let mut ids: Vec<String> = patients.iter().map(|p| p.id.clone()).collect();
-        ids.sort();
-        ids.shuffle(&mut SmallRng::seed_from_u64(seed));
+        let mut ids = shuffled_ids(patients, seed);
         let n_val = ((ids.len() as f64 * fraction).round() as usize)
             .clamp(usize::from(ids.len() > 1 && fraction > 0.0), ids.len().saturating_sub(1));
-        let mut validation = ids.split_off(ids.len() - n_val);
-        let mut train = ids;
+        let validation = ids.split_off(ids.len() - n_val);
+        Self::from_parts(seed, None, ids, validation)
+    }
+
+    /// The same seeded order cut into `fold.count` nearly equal blocks, taken from the end, so
+    /// that fold 0 of 5 is the validation set of `new(.., 0.2, seed)` when the patient count
+    /// leaves a remainder of three or more (88 patients: folds of 18, 18, 18, 17, 17).
+    pub fn fold(patients: &[Patient], fold: Fold, seed: u64) -> Self {
+        let ids = shuffled_ids(patients, seed);
+        let (n, k) = (ids.len(), fold.count.max(1));
+        let size = |i: usize| n / k + usize::from(i < n % k);
+        let end = n - (0..fold.index).map(size).sum::<usize>();
+        let start = end - size(fold.index);
+        let validation = ids[start..end].to_vec();
+        let train = ids[..start].iter().chain(&ids[end..]).cloned().collect();
+        Self::from_parts(seed, Some(fold), train, validation)
+    }
+
+    fn from_parts(seed: u64, fold: Option<Fold>, mut train: Vec<String>, mut validation: Vec<String>) -> Self {
         train.sort();
         validation.sort();
-        Self { seed, validation_fraction: fraction, train, validation }
+        let validation_fraction = validation.len() as f64 / (train.len() + validation.len()).max(1) as f64;
+        Self { seed, validation_fraction, fold, train, validation }
     }
 
     pub fn read(path: &Path) -> Result<Self> {
@@ -207,6 +240,23 @@ mod tests {
         assert_ne!(a.validation, Split::new(&ps, 0.2, 8).validation);
         assert_eq!((a.train.len(), a.validation.len()), (16, 4));
         assert!(a.validation.iter().all(|v| !a.train.contains(v)));
+    }
+
+    #[test]
+    fn folds_cover_every_patient_once_and_fold_0_is_the_plain_split() {
+        let ps = patients(88);
+        let mut seen: Vec<String> = Vec::new();
+        for index in 0..5 {
+            let f = Split::fold(&ps, Fold { index, count: 5 }, 42);
+            assert_eq!(f.train.len() + f.validation.len(), 88);
+            assert_eq!(f.validation.len(), if index < 3 { 18 } else { 17 });
+            assert!(f.validation.iter().all(|v| !f.train.contains(v)));
+            seen.extend(f.validation);
+        }
+        seen.sort();
+        seen.dedup();
+        assert_eq!(seen.len(), 88);
+        assert_eq!(Split::fold(&ps, Fold { index: 0, count: 5 }, 42).validation, Split::new(&ps, 0.2, 42).validation);
     }
 
     #[test]

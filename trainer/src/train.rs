@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::augment::Augment;
 use crate::backend::Backend;
-use crate::dataset::{self, Sample, Split};
+use crate::dataset::{self, Fold, Sample, Split};
 use crate::ema::Ema;
 use crate::sampling::{Sampling, epoch_order};
 use crate::run_dir::{RunDir, TrainState, write_atomic};
@@ -47,6 +47,9 @@ pub struct TrainConfig {
     /// How tumor slices are drawn each epoch.
     #[serde(default)]
     pub sampling: Sampling,
+    /// Validate on this fold of a patient-level k-fold split instead of `validation_fraction`.
+    #[serde(default)]
+    pub fold: Option<Fold>,
     pub augment: bool,
     /// Store the exported model's weights in f16.
     pub half: bool,
@@ -126,7 +129,10 @@ pub fn run(mut cfg: TrainConfig, opts: RunOptions) -> Result<()> {
     let split = if opts.resume {
         run.read_json::<Split>("split.json")?
     } else {
-        let s = Split::new(&patients, cfg.validation_fraction, cfg.seed);
+        let s = match cfg.fold {
+            Some(fold) => Split::fold(&patients, fold, cfg.seed),
+            None => Split::new(&patients, cfg.validation_fraction, cfg.seed),
+        };
         run.write_json("split.json", &s)?;
         s
     };

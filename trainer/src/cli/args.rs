@@ -6,6 +6,7 @@ use brainseg_core::model_file::WeightStorage;
 use brainseg_core::{Preset, UNetConfig};
 use clap::{Args, ValueEnum};
 
+use crate::dataset::Fold;
 use crate::sampling::Sampling;
 use crate::train::TrainConfig;
 
@@ -63,6 +64,14 @@ pub struct TrainArgs {
     /// Share of patients held out for validation.
     #[arg(long, default_value_t = 0.2)]
     pub val_fraction: f64,
+    /// Patient-level k-fold cross-validation: split the patients into this many folds (with
+    /// --seed) and validate on --fold; one run per fold. Fold 0 of 5 is the --val-fraction 0.2
+    /// split of the same seed.
+    #[arg(long, requires = "fold", value_parser = clap::value_parser!(u64).range(2..))]
+    pub folds: Option<u64>,
+    /// Which fold (0 to --folds - 1) to validate on.
+    #[arg(long, requires = "folds")]
+    pub fold: Option<usize>,
     /// Share of tumor-free slices drawn each epoch (all tumor slices are used).
     #[arg(long, default_value_t = 0.5)]
     pub empty_fraction: f64,
@@ -239,6 +248,7 @@ impl TrainArgs {
             validation_fraction: self.val_fraction,
             empty_fraction: self.empty_fraction.clamp(0.0, 1.0),
             sampling: self.sampling,
+            fold: self.folds.zip(self.fold).map(|(count, index)| Fold { index, count: count as usize }),
             augment: !self.no_augment,
             half: !self.full_precision,
             max_patients: self.max_patients,

@@ -86,6 +86,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 deadline: args.max_minutes.map(|m| Instant::now() + Duration::from_secs_f64(m.max(0.0) * 60.0)),
                 conv_impl: if args.gemm_conv { ConvImpl::Gemm } else { ConvImpl::Auto },
             };
+            if let (Some(k), Some(i)) = (args.folds, args.fold)
+                && i as u64 >= k
+            {
+                bail!("there is no fold {i} of {k}: --fold counts from 0 to {}", k - 1);
+            }
             train::run(args.config(), opts)?;
         }
         Command::Evaluate(args) => {
