@@ -77,11 +77,9 @@ impl Confusion {
 /// Accumulates slice results of many patients into a [`Summary`].
 #[derive(Debug, Default, Clone)]
 pub struct Evaluation {
-    // Each patient's pooled pixels and its own slice-level detection counts.
+    // Each patient's pooled pixels and its slice-level detection counts ([truth][prediction],
+    // index 1 = tumor present); the global figures are their sums.
     patients: Vec<(String, Confusion, [[u64; 2]; 2])>,
-    global: Confusion,
-    // Slice-level detection: [truth][prediction] counts, index 1 = tumor present.
-    detection: [[u64; 2]; 2],
 }
 
 impl Evaluation {
@@ -91,10 +89,8 @@ impl Evaluation {
 
     /// Records one slice of `patient`.
     pub fn add_slice(&mut self, patient: &str, slice: Confusion) {
-        self.global.add(&slice);
         let truth = usize::from(slice.truly_positive());
         let pred = usize::from(slice.predicted_positive());
-        self.detection[truth][pred] += 1;
         let i = match self.patients.iter().position(|(p, _, _)| p == patient) {
             Some(i) => i,
             None => {
@@ -117,14 +113,22 @@ impl Evaluation {
             _ if n % 2 == 1 => per_patient[n / 2],
             _ => (per_patient[n / 2 - 1] + per_patient[n / 2]) / 2.0,
         };
-        let [[tn, fp], [fn_, tp]] = self.detection;
+        let mut global = Confusion::default();
+        let mut detection = [[0u64; 2]; 2];
+        for (_, pixels, counts) in &self.patients {
+            global.add(pixels);
+            for (sum, n) in detection.iter_mut().flatten().zip(counts.iter().flatten()) {
+                *sum += n;
+            }
+        }
+        let [[tn, fp], [fn_, tp]] = detection;
         Summary {
             patients: n,
             slices: tn + fp + fn_ + tp,
-            dice: self.global.dice(),
-            iou: self.global.iou(),
-            precision: self.global.precision(),
-            recall: self.global.recall(),
+            dice: global.dice(),
+            iou: global.iou(),
+            precision: global.precision(),
+            recall: global.recall(),
             patient_dice_mean: mean,
             patient_dice_median: median,
             slice_sensitivity: ratio(tp, tp + fn_, true),

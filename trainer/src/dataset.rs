@@ -194,12 +194,13 @@ impl Split {
         let n_val = ((ids.len() as f64 * fraction).round() as usize)
             .clamp(usize::from(ids.len() > 1 && fraction > 0.0), ids.len().saturating_sub(1));
         let validation = ids.split_off(ids.len() - n_val);
-        Self::from_parts(seed, None, ids, validation)
+        Self::from_parts(seed, fraction, None, ids, validation)
     }
 
     /// The same seeded order cut into `fold.count` nearly equal blocks, taken from the end, so
     /// that fold 0 of 5 is the validation set of `new(.., 0.2, seed)` when the patient count
-    /// leaves a remainder of three or more (88 patients: folds of 18, 18, 18, 17, 17).
+    /// divided by 5 leaves a remainder of 0, 3 or 4 (88 patients: folds of 18, 18, 18, 17, 17).
+    /// `validation_fraction` records the fold's actual share.
     pub fn fold(patients: &[Patient], fold: Fold, seed: u64) -> Self {
         let ids = shuffled_ids(patients, seed);
         let (n, k) = (ids.len(), fold.count.max(1));
@@ -208,13 +209,12 @@ impl Split {
         let start = end - size(fold.index);
         let validation = ids[start..end].to_vec();
         let train = ids[..start].iter().chain(&ids[end..]).cloned().collect();
-        Self::from_parts(seed, Some(fold), train, validation)
+        Self::from_parts(seed, validation.len() as f64 / n.max(1) as f64, Some(fold), train, validation)
     }
 
-    fn from_parts(seed: u64, fold: Option<Fold>, mut train: Vec<String>, mut validation: Vec<String>) -> Self {
+    fn from_parts(seed: u64, validation_fraction: f64, fold: Option<Fold>, mut train: Vec<String>, mut validation: Vec<String>) -> Self {
         train.sort();
         validation.sort();
-        let validation_fraction = validation.len() as f64 / (train.len() + validation.len()).max(1) as f64;
         Self { seed, validation_fraction, fold, train, validation }
     }
 

@@ -24,8 +24,8 @@ use crate::augment::Augment;
 use crate::backend::Backend;
 use crate::dataset::{self, Fold, Sample, Split};
 use crate::ema::Ema;
-use crate::sampling::{Sampling, epoch_order};
 use crate::run_dir::{RunDir, TrainState, write_atomic};
+use crate::sampling::{Sampling, epoch_order};
 use crate::validate::validate;
 use crate::widen;
 
@@ -42,7 +42,7 @@ pub struct TrainConfig {
     pub weight_decay: f32,
     pub seed: u64,
     pub validation_fraction: f64,
-    /// Share of tumor-free training slices drawn each epoch (all tumor slices are always used).
+    /// Share of tumor-free training slices drawn each epoch (tumor slices: see `sampling`).
     pub empty_fraction: f64,
     /// How tumor slices are drawn each epoch.
     #[serde(default)]

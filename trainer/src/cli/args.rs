@@ -72,7 +72,7 @@ pub struct TrainArgs {
     /// Which fold (0 to --folds - 1) to validate on.
     #[arg(long, requires = "folds")]
     pub fold: Option<usize>,
-    /// Share of tumor-free slices drawn each epoch (all tumor slices are used).
+    /// Share of tumor-free slices drawn each epoch (tumor slices: see --sampling).
     #[arg(long, default_value_t = 0.5)]
     pub empty_fraction: f64,
     /// How each epoch draws tumor slices: every one once, or by tumor area with every patient
