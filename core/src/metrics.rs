@@ -103,6 +103,22 @@ impl Evaluation {
         detection[truth][pred] += 1;
     }
 
+    /// Adds `other`'s slices, e.g. another cross-validation fold's patients; a patient in both
+    /// has its counts summed.
+    pub fn merge(&mut self, other: &Evaluation) {
+        for (patient, pixels, detection) in &other.patients {
+            match self.patients.iter_mut().find(|(p, _, _)| p == patient) {
+                Some((_, px, counts)) => {
+                    px.add(pixels);
+                    for (sum, n) in counts.iter_mut().flatten().zip(detection.iter().flatten()) {
+                        *sum += n;
+                    }
+                }
+                None => self.patients.push((patient.clone(), *pixels, *detection)),
+            }
+        }
+    }
+
     pub fn summary(&self) -> Summary {
         let mut per_patient: Vec<f64> = self.patients.iter().map(|(_, c, _)| c.dice()).collect();
         per_patient.sort_by(f64::total_cmp);
@@ -247,5 +263,25 @@ mod tests {
         assert_eq!((a.tumor_pixels, a.predicted_pixels, a.dice), (2, 2, 1.0));
         assert_eq!((b.patient.as_str(), b.missed_slices, b.false_alarm_slices), ("b", 1, 1));
         assert_eq!((b.tumor_pixels, b.predicted_pixels, b.dice, b.recall), (2, 1, 0.0, 0.0));
+    }
+
+    #[test]
+    fn merged_folds_equal_one_evaluation_of_all_slices() {
+        let slices = [
+            ("a", Confusion::from_masks(&[1, 1, 0, 0], &[1, 0, 0, 0])),
+            ("a", Confusion::from_masks(&[0, 0, 0, 0], &[0, 0, 0, 0])),
+            ("b", Confusion::from_masks(&[0, 0, 0, 0], &[1, 1, 0, 0])),
+            ("c", Confusion::from_masks(&[1, 0, 0, 0], &[0, 0, 0, 0])),
+        ];
+        let mut all = Evaluation::new();
+        let (mut first, mut second) = (Evaluation::new(), Evaluation::new());
+        for (i, (patient, c)) in slices.iter().enumerate() {
+            all.add_slice(patient, *c);
+            // Patient a's slices land in both halves: their counts must add up.
+            if i % 2 == 0 { first.add_slice(patient, *c) } else { second.add_slice(patient, *c) }
+        }
+        first.merge(&second);
+        assert_eq!(first.summary(), all.summary());
+        assert_eq!(first.patients(), all.patients());
     }
 }

@@ -272,6 +272,28 @@ fn folds_split_the_patients_and_a_missing_fold_is_refused() {
     validated.sort();
     validated.dedup();
     assert_eq!(validated.len(), 4, "each patient is validated in exactly one fold");
+
+    // The two folds scored as one: each fold's patients by its own model, pooled, then per fold.
+    let path = |fold: &str, file: &str| dir.path().join(fold).join(file).to_str().unwrap().to_string();
+    let (s0, m0, s1, m1) = (path("fold0", "split.json"), path("fold0", "model.bsm"), path("fold1", "split.json"), path("fold1", "model.bsm"));
+    let pairs = ["--split", &s0, "--model", &m0, "--split", &s1, "--model", &m1];
+    let o = brainseg(&[&["evaluate", "--data", d, "--json"][..], &pairs].concat());
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON on stdout");
+    let folds = v["folds"].as_array().expect("one summary per fold");
+    assert_eq!((v["patients"].as_u64(), folds.len()), (Some(4), 2));
+    assert_eq!(folds.iter().map(|f| f["slices"].as_u64().unwrap()).sum::<u64>(), v["slices"].as_u64().unwrap());
+    let tuned = dir.path().join("tuned.bsm");
+    let o = brainseg(&[&["tune", "--data", d, "--no-tta", "--output", tuned.to_str().unwrap()][..], &pairs].concat());
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(text(&o.stdout).contains("across 2 folds") && tuned.exists(), "{}", text(&o.stdout));
+    // A fold given twice would score its patients twice; unpaired files are ambiguous.
+    let o = brainseg(&["evaluate", "--data", d, "--split", &s0, "--model", &m0, "--split", &s0, "--model", &m1]);
+    assert!(!o.status.success() && text(&o.stderr).contains("a validation patient of both"), "{}", text(&o.stderr));
+    let o = brainseg(&["evaluate", "--data", d, "--split", &s0, "--split", &s1, "--model", &m0]);
+    assert!(!o.status.success() && text(&o.stderr).contains("2 split file(s) and 1 model(s)"), "{}", text(&o.stderr));
+    let o = brainseg(&["evaluate", "--data", d, "--model", &m0, "--threshold", "0"]);
+    assert!(!o.status.success() && text(&o.stderr).contains("--threshold 0 must be above 0"), "{}", text(&o.stderr));
     let o = brainseg(&["train", "--data", d, "--run-dir", dir.path().join("bad").to_str().unwrap(), "--folds", "2", "--fold", "2"]);
     assert!(!o.status.success() && text(&o.stderr).contains("there is no fold 2 of 2"), "{}", text(&o.stderr));
 }

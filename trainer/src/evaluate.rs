@@ -1,17 +1,21 @@
 //! `brainseg evaluate` and `brainseg tune`: scoring a model file on a data folder.
 
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
 use anyhow::{Result, bail};
 use brainseg_core::metrics::{Evaluation, PatientScore, Summary};
 use brainseg_core::model_file::{self, WeightStorage};
+use brainseg_core::postprocess::PostProcess;
 use burn::prelude::*;
 use indicatif::ProgressBar;
 
+use crate::cli::{EvaluateArgs, PostArgs};
+use crate::crossval::{Folds, print_folds};
 use crate::dataset::{self, Sample, Split};
 use crate::model_source::model_bytes;
 use crate::run_dir::write_atomic;
-use crate::validate::{predict, score, tune};
+use crate::validate::{grid, predict, score};
 
 /// Loads the slices of `data`, restricted to the split's validation patients when given.
 pub fn load_samples(data: &Path, split: Option<&Path>) -> Result<(Vec<Sample>, usize)> {
@@ -40,23 +44,68 @@ pub fn flair_everywhere(image: &mut image::RgbImage) {
     }
 }
 
-/// `evaluate --json`: the summary's fields, then each patient's when asked for.
+/// `evaluate --json`: the summary's fields, then each patient's when asked for, then each
+/// fold's when cross-validating.
 #[derive(serde::Serialize)]
 pub struct EvaluateReport {
     #[serde(flatten)]
     pub summary: Summary,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub per_patient: Option<Vec<PatientScore>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub folds: Option<Vec<Summary>>,
 }
 
-/// Scores the model (with its own post-processing and TTA) on `samples`.
-pub fn evaluate(model: Option<&Path>, samples: &[Sample], batch: usize, device: &Device) -> Result<Evaluation> {
+/// `brainseg evaluate`: one model, or the folds of a cross-validation pooled.
+pub fn run(args: &EvaluateArgs, device: &Device) -> Result<ExitCode> {
+    // A bad override is refused before the slices are loaded.
+    args.post.apply(PostProcess::default())?;
+    let mut folds = Folds::load(&args.data, &args.split, &args.model)?;
+    if folds.samples.is_empty() {
+        bail!("no slices could be loaded from {}", args.data.display());
+    }
+    if args.flair_only {
+        folds.samples.iter_mut().for_each(|s| flair_everywhere(&mut s.image));
+    }
+    let mut scores = Evaluation::new();
+    let mut per_fold = Vec::new();
+    for fold in &folds.folds {
+        let e = evaluate(fold.model.as_deref(), &folds.samples[fold.range.clone()], &args.post, args.batch_size, device)?;
+        scores.merge(&e);
+        per_fold.push(e.summary());
+    }
+    let summary = scores.summary();
+    let patients = args.per_patient.then(|| scores.patients());
+    let per_fold = folds.is_cross_validation().then_some(per_fold);
+    if args.json {
+        let report = EvaluateReport { summary, per_patient: patients, folds: per_fold };
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_summary(&summary);
+        if let Some(p) = &patients {
+            print_patients(p);
+        }
+        if let Some(f) = &per_fold {
+            println!();
+            print_folds(&folds.folds, f);
+        }
+    }
+    if folds.failed > 0 {
+        eprintln!("{} file(s) could not be read and were left out", folds.failed);
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Scores the model (with its own post-processing, but for `overrides`, and TTA) on `samples`.
+pub fn evaluate(model: Option<&Path>, samples: &[Sample], overrides: &PostArgs, batch: usize, device: &Device) -> Result<Evaluation> {
     let (net, meta) = model_file::decode(&model_bytes(model)?, device)?;
+    let post = overrides.apply(meta.postprocess)?;
     let bar = ProgressBar::new(samples.len() as u64);
     let size = meta.config.input_size as u32;
     let probs = predict(&net, samples, size, &meta.normalization, batch, meta.flip_tta, device, Some(&bar))?;
     bar.finish_and_clear();
-    Ok(score(samples, &probs, &meta.postprocess))
+    Ok(score(samples, &probs, &post))
 }
 
 pub fn print_summary(s: &Summary) {
@@ -86,21 +135,37 @@ pub fn print_patients(patients: &[PatientScore]) {
     }
 }
 
-/// Chooses flip TTA, threshold and minimum region size on `samples` and writes them into a copy
-/// of the model file at `out`.
-/// The weights are stored as `storage` says, or as the input model's were.
+/// Chooses flip TTA, threshold and minimum region size on the folds' slices (each fold predicted
+/// by its own model) and writes them into a copy of `apply_to` (default: the first fold's model)
+/// at `out`. The weights are stored as `storage` says, or as that model's were.
+#[allow(clippy::too_many_arguments)]
 pub fn tune_into(
-    model: Option<&Path>,
+    folds: &Folds,
+    apply_to: Option<&Path>,
     out: &PathBuf,
-    samples: &[Sample],
     batch: usize,
     allow_tta: bool,
     storage: Option<WeightStorage>,
     device: &Device,
 ) -> Result<()> {
-    let bytes = model_bytes(model)?;
-    let (net, mut meta) = model_file::decode(&bytes, device)?;
-    let results = tune(&net, samples, meta.config.input_size as u32, &meta.normalization, batch, allow_tta, device)?;
+    let nets = folds
+        .folds
+        .iter()
+        .map(|f| Ok(model_file::decode(&model_bytes(f.model.as_deref())?, device)?))
+        .collect::<Result<Vec<_>>>()?;
+    let passes: &[bool] = if allow_tta { &[false, true] } else { &[false] };
+    let bar = ProgressBar::new((passes.len() * folds.samples.len()) as u64);
+    let mut predicted = Vec::new();
+    for &flip_tta in passes {
+        let mut probs = Vec::with_capacity(folds.samples.len());
+        for ((net, meta), fold) in nets.iter().zip(&folds.folds) {
+            let size = meta.config.input_size as u32;
+            probs.extend(predict(net, &folds.samples[fold.range.clone()], size, &meta.normalization, batch, flip_tta, device, Some(&bar))?);
+        }
+        predicted.push((flip_tta, probs));
+    }
+    bar.finish_and_clear();
+    let results = grid(&folds.samples, &predicted);
     println!("tta  threshold  min_area  dice    precision recall  patient_dice slice_spec");
     for r in results.iter().take(10) {
         let s = &r.summary;
@@ -111,6 +176,18 @@ pub fn tune_into(
         );
     }
     let best = results.first().ok_or_else(|| anyhow::anyhow!("no validation slices"))?;
+    if folds.is_cross_validation() {
+        // How much the chosen setting's score moves from one fold's patients to the next.
+        let probs = &predicted.iter().find(|(t, _)| *t == best.flip_tta).expect("the choice's pass").1;
+        let summaries: Vec<Summary> =
+            folds.folds.iter().map(|f| score(&folds.samples[f.range.clone()], &probs[f.range.clone()], &best.post).summary()).collect();
+        println!("\nthe choice, fold by fold:");
+        print_folds(&folds.folds, &summaries);
+    }
+    let (net, mut meta) = match apply_to {
+        Some(path) => model_file::decode(&model_bytes(Some(path))?, device)?,
+        None => nets.into_iter().next().expect("at least one fold"),
+    };
     meta.flip_tta = best.flip_tta;
     meta.postprocess = best.post;
     let storage = storage.or_else(|| WeightStorage::from_name(&meta.weights_dtype)).unwrap_or(WeightStorage::F16);

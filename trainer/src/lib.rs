@@ -6,6 +6,7 @@ pub mod augment;
 pub mod average;
 pub mod backend;
 pub mod cli;
+pub mod crossval;
 pub mod dataset;
 pub mod ema;
 pub mod evaluate;

@@ -1,4 +1,4 @@
-//! Scoring a model on loaded slices: per-epoch validation, `evaluate` and `tune`.
+//! Scoring a model on loaded slices: per-epoch validation, `evaluate` and `tune`'s grid.
 
 use anyhow::{Result, anyhow};
 use brainseg_core::infer::probabilities;
@@ -69,37 +69,26 @@ pub struct Tuned {
 /// noise on 18 patients).
 pub const DICE_TIE: f64 = 0.005;
 
-/// Grid-searches flip TTA (unless `allow_tta` is false), threshold and minimum region size.
-/// The first result is the choice: the highest slice specificity among the settings tied with
-/// the best global Dice, because a red outline on a normal slice costs a reader more than the
-/// few pixels a larger minimum region trims off real tumors. The rest follow by Dice.
-pub fn tune(
-    model: &UNet,
-    samples: &[Sample],
-    size: u32,
-    norm: &Normalization,
-    batch: usize,
-    allow_tta: bool,
-    device: &Device,
-) -> Result<Vec<Tuned>> {
-    let passes: &[bool] = if allow_tta { &[false, true] } else { &[false] };
-    let bar = ProgressBar::new((passes.len() * samples.len()) as u64);
+/// Scores every threshold and minimum region size on `predicted`: the probabilities of
+/// `samples`, once per flip-TTA choice tried. The first result is the choice: the highest slice
+/// specificity among the settings tied with the best global Dice, because a red outline on a
+/// normal slice costs a reader more than the few pixels a larger minimum region trims off real
+/// tumors. The rest follow by Dice.
+pub fn grid(samples: &[Sample], predicted: &[(bool, Vec<Vec<f32>>)]) -> Vec<Tuned> {
     let mut results = Vec::new();
-    for &flip_tta in passes {
-        let probs = predict(model, samples, size, norm, batch, flip_tta, device, Some(&bar))?;
+    for (flip_tta, probs) in predicted {
         for threshold in [0.3, 0.4, 0.5, 0.6, 0.7] {
             // Areas are pixels at the model's input size; 400 and 800 matter at 256x256, where
             // the smallest plausible tumor covers four times the pixels it does at 128x128.
             for min_component_area in [0, 10, 25, 50, 100, 200, 400, 800] {
                 let post = PostProcess { threshold, min_component_area };
-                let summary = score(samples, &probs, &post).summary();
-                results.push(Tuned { flip_tta, post, summary });
+                let summary = score(samples, probs, &post).summary();
+                results.push(Tuned { flip_tta: *flip_tta, post, summary });
             }
         }
     }
-    bar.finish_and_clear();
     rank(&mut results);
-    Ok(results)
+    results
 }
 
 /// Sorts by global Dice, then moves the choice (see [`tune`]) to the front.

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use brainseg_core::model_file::WeightStorage;
+use brainseg_core::postprocess::PostProcess;
 use brainseg_core::{Preset, UNetConfig};
 use clap::{Args, ValueEnum};
 
@@ -120,12 +121,14 @@ pub struct EvaluateArgs {
     /// Labelled folder in the Kaggle LGG layout.
     #[arg(long)]
     pub data: PathBuf,
-    /// Model file (default: the shipped model).
+    /// Model file (default: the shipped model). Repeat it with --split to score the folds of
+    /// `train --folds` as one: the n-th --model scores the n-th --split's validation patients.
     #[arg(long)]
-    pub model: Option<PathBuf>,
-    /// Only the validation patients of this split.json (from a training run).
+    pub model: Vec<PathBuf>,
+    /// Only the validation patients of this split.json (from a training run); repeat, one per
+    /// --model, for cross-validation (pooled figures, then one row per fold and their spread).
     #[arg(long)]
-    pub split: Option<PathBuf>,
+    pub split: Vec<PathBuf>,
     /// Copy FLAIR into the pre- and post-contrast channels first: scores the model as it runs on
     /// a lone FLAIR series (DICOM/NIfTI "FLAIR only" mode).
     #[arg(long)]
@@ -137,19 +140,55 @@ pub struct EvaluateArgs {
     /// recall), worst first; with --json as "per_patient".
     #[arg(long)]
     pub per_patient: bool,
+    #[command(flatten)]
+    pub post: PostArgs,
     #[arg(long, default_value_t = 8)]
     pub batch_size: usize,
+}
+
+/// Overrides of the post-processing a model file carries (`segment`, `evaluate`).
+#[derive(Debug, Args)]
+pub struct PostArgs {
+    /// Tumor probability threshold, above 0 and at most 1 (default: the model file's, chosen by
+    /// `tune`).
+    #[arg(long)]
+    pub threshold: Option<f32>,
+    /// Drop tumor regions smaller than this many pixels at the model's input size (default: the
+    /// model file's).
+    #[arg(long)]
+    pub min_region: Option<usize>,
+}
+
+impl PostArgs {
+    /// `post` with the overrides given on the command line.
+    pub fn apply(&self, mut post: PostProcess) -> anyhow::Result<PostProcess> {
+        if let Some(t) = self.threshold {
+            if !(t > 0.0 && t <= 1.0) {
+                anyhow::bail!("--threshold {t} must be above 0 and at most 1");
+            }
+            post.threshold = t;
+        }
+        post.min_component_area = self.min_region.unwrap_or(post.min_component_area);
+        Ok(post)
+    }
 }
 
 #[derive(Debug, Args)]
 pub struct TuneArgs {
     #[arg(long)]
     pub data: PathBuf,
-    /// The training run's split.json: tuning uses its validation patients only.
+    /// The training run's split.json: tuning uses its validation patients only. Repeat, one per
+    /// --model, to tune on every fold of `train --folds` (each patient predicted by the fold's
+    /// model, which never trained on it) and see the spread across folds.
+    #[arg(long, required = true)]
+    pub split: Vec<PathBuf>,
+    /// Model file (default: the shipped model); one per --split for cross-validation.
     #[arg(long)]
-    pub split: PathBuf,
+    pub model: Vec<PathBuf>,
+    /// Write the chosen settings into a copy of this model file instead of the first --model's
+    /// (e.g. a model trained on all patients, or the fold models of an ensemble).
     #[arg(long)]
-    pub model: Option<PathBuf>,
+    pub apply_to: Option<PathBuf>,
     /// Where to write the tuned model file.
     #[arg(long)]
     pub output: PathBuf,
@@ -202,14 +241,8 @@ pub struct SegmentArgs {
     /// Model file (default: the shipped model).
     #[arg(long)]
     pub model: Option<PathBuf>,
-    /// Tumor probability threshold, above 0 and at most 1 (default: the model file's, chosen by
-    /// `tune`).
-    #[arg(long)]
-    pub threshold: Option<f32>,
-    /// Drop tumor regions smaller than this many pixels at the model's input size (default: the
-    /// model file's).
-    #[arg(long)]
-    pub min_region: Option<usize>,
+    #[command(flatten)]
+    pub post: PostArgs,
     #[arg(long, default_value_t = 8)]
     pub batch_size: usize,
 }

@@ -9,7 +9,8 @@ use brainseg_core::conv::ConvImpl;
 use clap::{Parser, Subcommand};
 
 use crate::backend::Backend;
-use crate::evaluate::{EvaluateReport, evaluate, flair_everywhere, load_samples, print_patients, print_summary, tune_into};
+use crate::crossval::Folds;
+use crate::evaluate::{self, tune_into};
 use crate::export;
 use crate::model_source::{load, model_bytes};
 use crate::segment;
@@ -17,7 +18,7 @@ use crate::studies;
 use crate::train::{self, RunOptions};
 
 mod args;
-pub use args::{EvaluateArgs, PresetArg, SegmentArgs, TrainArgs, TuneArgs, WeightsArg};
+pub use args::{EvaluateArgs, PostArgs, PresetArg, SegmentArgs, TrainArgs, TuneArgs, WeightsArg};
 
 /// Brain-tumor (LGG) segmentation of MRI slices: train, evaluate and segment.
 #[derive(Debug, Parser)]
@@ -34,10 +35,11 @@ pub struct Cli {
 pub enum Command {
     /// Train a model on a folder in the Kaggle LGG layout.
     Train(TrainArgs),
-    /// Score a model on a labelled folder (pixel-summed and per-patient metrics).
+    /// Score a model on a labelled folder (pixel-summed and per-patient metrics), or the folds of
+    /// a cross-validation pooled.
     Evaluate(EvaluateArgs),
-    /// Choose threshold, minimum region size and flip TTA on validation patients; write a tuned
-    /// copy of the model file.
+    /// Choose threshold, minimum region size and flip TTA on validation patients (one split, or
+    /// every fold of a cross-validation); write a tuned copy of the model file.
     Tune(TuneArgs),
     /// Write a tumor mask (and optionally an overlay) for every image.
     Segment(SegmentArgs),
@@ -93,49 +95,17 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             }
             train::run(args.config(), opts)?;
         }
-        Command::Evaluate(args) => {
-            let device = cli.backend.device()?;
-            let (mut samples, failed) = load_samples(&args.data, args.split.as_deref())?;
-            if samples.is_empty() {
-                bail!("no slices could be loaded from {}", args.data.display());
-            }
-            if args.flair_only {
-                samples.iter_mut().for_each(|s| flair_everywhere(&mut s.image));
-            }
-            let scores = evaluate(args.model.as_deref(), &samples, args.batch_size, &device)?;
-            let summary = scores.summary();
-            let patients = args.per_patient.then(|| scores.patients());
-            if args.json {
-                let report = EvaluateReport { summary, per_patient: patients };
-                println!("{}", serde_json::to_string_pretty(&report)?);
-            } else {
-                print_summary(&summary);
-                if let Some(p) = &patients {
-                    print_patients(p);
-                }
-            }
-            if failed > 0 {
-                eprintln!("{failed} file(s) could not be read and were left out");
-                return Ok(ExitCode::FAILURE);
-            }
-        }
+        Command::Evaluate(args) => return evaluate::run(&args, &cli.backend.device()?),
         Command::Tune(args) => {
             let device = cli.backend.device()?;
-            let (samples, _) = load_samples(&args.data, Some(&args.split))?;
-            tune_into(args.model.as_deref(), &args.output, &samples, args.batch_size, !args.no_tta, args.weights.map(Into::into), &device)?;
+            let folds = Folds::load(&args.data, &args.split, &args.model)?;
+            let storage = args.weights.map(Into::into);
+            tune_into(&folds, args.apply_to.as_deref(), &args.output, args.batch_size, !args.no_tta, storage, &device)?;
         }
         Command::Segment(args) => {
             let device = cli.backend.device()?;
             let mut seg = load(args.model.as_deref(), &device)?;
-            let mut post = seg.meta().postprocess;
-            if let Some(t) = args.threshold {
-                if !(t > 0.0 && t <= 1.0) {
-                    bail!("--threshold {t} must be above 0 and at most 1");
-                }
-                post.threshold = t;
-            }
-            post.min_component_area = args.min_region.unwrap_or(post.min_component_area);
-            seg.set_postprocess(post);
+            seg.set_postprocess(args.post.apply(seg.meta().postprocess)?);
             let inputs = segment::collect_jobs(&args.inputs)?;
             if inputs.images.is_empty() && inputs.studies.is_empty() {
                 bail!("no images or scans found in the given inputs (masks named *_mask.* are skipped)");
