@@ -292,6 +292,10 @@ fn folds_split_the_patients_and_a_missing_fold_is_refused() {
     assert!(!o.status.success() && text(&o.stderr).contains("a validation patient of both"), "{}", text(&o.stderr));
     let o = brainseg(&["evaluate", "--data", d, "--split", &s0, "--split", &s1, "--model", &m0]);
     assert!(!o.status.success() && text(&o.stderr).contains("2 split file(s) and 1 model(s)"), "{}", text(&o.stderr));
+    let config: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("fold0/config.json")).unwrap()).unwrap();
+    assert!((config["flair_fill"].as_f64().unwrap() - 0.2).abs() < 1e-6, "the default FLAIR fill is recorded");
+    let o = brainseg(&["train", "--data", d, "--run-dir", dir.path().join("bad").to_str().unwrap(), "--flair-fill", "1.5"]);
+    assert!(!o.status.success() && text(&o.stderr).contains("1.5 is not a chance"), "{}", text(&o.stderr));
     let o = brainseg(&["evaluate", "--data", d, "--model", &m0, "--threshold", "0"]);
     assert!(!o.status.success() && text(&o.stderr).contains("--threshold 0 must be above 0"), "{}", text(&o.stderr));
     let o = brainseg(&["train", "--data", d, "--run-dir", dir.path().join("bad").to_str().unwrap(), "--folds", "2", "--fold", "2"]);

@@ -51,6 +51,10 @@ pub struct TrainConfig {
     #[serde(default)]
     pub fold: Option<Fold>,
     pub augment: bool,
+    /// Chance per slice that FLAIR replaces the pre- and/or post-contrast channel (see `Augment`);
+    /// runs from before this setting used 0.2.
+    #[serde(default = "default_flair_fill")]
+    pub flair_fill: f32,
     /// Store the exported model's weights in f16.
     pub half: bool,
     /// Use only the first N patients (quick experiments and tests).
@@ -66,6 +70,10 @@ pub struct TrainConfig {
     /// step (e.g. 0.998) instead of the latest weights.
     #[serde(default)]
     pub ema_decay: Option<f64>,
+}
+
+fn default_flair_fill() -> f32 {
+    Augment::default().flair_fill
 }
 
 /// Cosine decay from `lr` to `min_lr` after a linear warm-up.
@@ -202,7 +210,7 @@ pub fn run(mut cfg: TrainConfig, opts: RunOptions) -> Result<()> {
 
     let steps = steps_per_epoch(&train, &cfg);
     let total_steps = steps * cfg.epochs;
-    let augment = if cfg.augment { Augment::default() } else { Augment::none() };
+    let augment = if cfg.augment { Augment { flair_fill: cfg.flair_fill, ..Augment::default() } } else { Augment::none() };
     let mut steps_this_call = 0;
     // Under nohup the bar is hidden: log a line every few steps instead.
     let interactive = std::io::stderr().is_terminal();

@@ -83,6 +83,10 @@ pub struct TrainArgs {
     /// Disable augmentation.
     #[arg(long)]
     pub no_augment: bool,
+    /// Chance per slice that FLAIR is copied into the pre- and/or post-contrast channel (how the
+    /// dataset fills a missing sequence; what a lone FLAIR series looks like), 0 to 1.
+    #[arg(long, default_value_t = 0.2, value_parser = parse_chance)]
+    pub flair_fill: f32,
     /// Store the exported weights in f32 instead of f16.
     #[arg(long)]
     pub full_precision: bool,
@@ -283,6 +287,7 @@ impl TrainArgs {
             sampling: self.sampling,
             fold: self.folds.zip(self.fold).map(|(count, index)| Fold { index, count: count as usize }),
             augment: !self.no_augment,
+            flair_fill: self.flair_fill,
             half: !self.full_precision,
             max_patients: self.max_patients,
             checkpoint_every: self.checkpoint_every,
@@ -297,5 +302,12 @@ fn parse_decay(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(d) if (0.0..1.0).contains(&d) => Ok(d),
         _ => Err(format!("{s} is not a decay in [0, 1)")),
+    }
+}
+
+fn parse_chance(s: &str) -> Result<f32, String> {
+    match s.parse::<f32>() {
+        Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
+        _ => Err(format!("{s} is not a chance between 0 and 1")),
     }
 }
