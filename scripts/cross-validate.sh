@@ -10,7 +10,7 @@
 # (pooled, per fold, spread, per patient).
 set -euo pipefail
 if [[ $# -lt 3 ]]; then
-  sed -n '2,11p' "$0" >&2
+  sed -n '2,10p' "$0" >&2
   exit 2
 fi
 B=${BRAINSEG:-target/release/brainseg}
