@@ -190,7 +190,7 @@ pub struct TuneArgs {
     #[arg(long)]
     pub model: Vec<PathBuf>,
     /// Write the chosen settings into a copy of this model file instead of the first --model's
-    /// (e.g. a model trained on all patients, or the fold models of an ensemble).
+    /// (e.g. a model trained on all patients, or each fold's own model).
     #[arg(long)]
     pub apply_to: Option<PathBuf>,
     /// Where to write the tuned model file.
