@@ -89,8 +89,20 @@ impl Evaluation {
 
     /// Records one slice of `patient`.
     pub fn add_slice(&mut self, patient: &str, slice: Confusion) {
-        let truth = usize::from(slice.truly_positive());
-        let pred = usize::from(slice.predicted_positive());
+        let mut detection = [[0; 2]; 2];
+        detection[usize::from(slice.truly_positive())][usize::from(slice.predicted_positive())] = 1;
+        self.add(patient, &slice, &detection);
+    }
+
+    /// Adds `other`'s slices, e.g. another cross-validation fold's patients; a patient in both
+    /// has its counts summed.
+    pub fn merge(&mut self, other: &Evaluation) {
+        for (patient, pixels, detection) in &other.patients {
+            self.add(patient, pixels, detection);
+        }
+    }
+
+    fn add(&mut self, patient: &str, pixels: &Confusion, detection: &[[u64; 2]; 2]) {
         let i = match self.patients.iter().position(|(p, _, _)| p == patient) {
             Some(i) => i,
             None => {
@@ -98,25 +110,9 @@ impl Evaluation {
                 self.patients.len() - 1
             }
         };
-        let (_, pixels, detection) = &mut self.patients[i];
-        pixels.add(&slice);
-        detection[truth][pred] += 1;
-    }
-
-    /// Adds `other`'s slices, e.g. another cross-validation fold's patients; a patient in both
-    /// has its counts summed.
-    pub fn merge(&mut self, other: &Evaluation) {
-        for (patient, pixels, detection) in &other.patients {
-            match self.patients.iter_mut().find(|(p, _, _)| p == patient) {
-                Some((_, px, counts)) => {
-                    px.add(pixels);
-                    for (sum, n) in counts.iter_mut().flatten().zip(detection.iter().flatten()) {
-                        *sum += n;
-                    }
-                }
-                None => self.patients.push((patient.clone(), *pixels, *detection)),
-            }
-        }
+        let (_, px, counts) = &mut self.patients[i];
+        px.add(pixels);
+        add_counts(counts, detection);
     }
 
     pub fn summary(&self) -> Summary {
@@ -133,9 +129,7 @@ impl Evaluation {
         let mut detection = [[0u64; 2]; 2];
         for (_, pixels, counts) in &self.patients {
             global.add(pixels);
-            for (sum, n) in detection.iter_mut().flatten().zip(counts.iter().flatten()) {
-                *sum += n;
-            }
+            add_counts(&mut detection, counts);
         }
         let [[tn, fp], [fn_, tp]] = detection;
         Summary {
@@ -171,6 +165,12 @@ impl Evaluation {
                 recall: c.recall(),
             })
             .collect()
+    }
+}
+
+fn add_counts(sum: &mut [[u64; 2]; 2], counts: &[[u64; 2]; 2]) {
+    for (s, n) in sum.iter_mut().flatten().zip(counts.iter().flatten()) {
+        *s += n;
     }
 }
 

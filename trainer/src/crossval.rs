@@ -11,8 +11,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Result, bail};
 use brainseg_core::metrics::Summary;
 
-use crate::dataset::Sample;
-use crate::evaluate::load_samples;
+use crate::dataset::{self, Patient, Sample, Split};
 
 /// The validation slices of one or more folds, each with the model that scores it.
 pub struct Folds {
@@ -42,12 +41,17 @@ impl Folds {
                 "cross-validation pairs each --split with the --model at the same place: got {s} split file(s) and {m} model(s)"
             ),
         };
+        // The folder is scanned once (and its problems reported once) for every fold.
+        let (patients, problems) = dataset::scan(data)?;
+        for p in &problems {
+            eprintln!("warning: {p}");
+        }
         let mut samples = Vec::new();
         let mut folds = Vec::new();
         let mut failed = 0;
         let mut validated_by: HashMap<String, usize> = HashMap::new();
         for (i, (split, model)) in pairs.into_iter().enumerate() {
-            let (fold_samples, fold_failed) = load_samples(data, split.as_deref())?;
+            let (fold_samples, fold_failed) = load_validation(data, &patients, split.as_deref())?;
             for s in &fold_samples {
                 let first = *validated_by.entry(s.patient.clone()).or_insert(i);
                 if first != i {
@@ -72,12 +76,32 @@ impl Folds {
     }
 }
 
+/// Loads the slices of `patients`, only the split's validation patients when given.
+fn load_validation(data: &Path, patients: &[Patient], split: Option<&Path>) -> Result<(Vec<Sample>, usize)> {
+    let chosen: Vec<Patient> = match split {
+        Some(path) => {
+            let split = Split::read(path)?;
+            let chosen: Vec<Patient> = patients.iter().filter(|p| split.validation.contains(&p.id)).cloned().collect();
+            if chosen.is_empty() {
+                bail!("none of the validation patients of {} are in {}", path.display(), data.display());
+            }
+            chosen
+        }
+        None => patients.to_vec(),
+    };
+    let (samples, problems) = dataset::load(&chosen, None);
+    for p in &problems {
+        eprintln!("error: {p}");
+    }
+    Ok((samples, problems.len()))
+}
+
 fn show(path: Option<&Path>) -> String {
     path.map_or_else(|| "(no split)".to_string(), |p| p.display().to_string())
 }
 
 /// Mean and sample standard deviation (0 for fewer than two values).
-pub fn spread(values: &[f64]) -> (f64, f64) {
+fn spread(values: &[f64]) -> (f64, f64) {
     let n = values.len() as f64;
     if values.is_empty() {
         return (0.0, 0.0);

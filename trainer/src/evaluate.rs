@@ -12,30 +12,10 @@ use indicatif::ProgressBar;
 
 use crate::cli::{EvaluateArgs, PostArgs};
 use crate::crossval::{Folds, print_folds};
-use crate::dataset::{self, Sample, Split};
+use crate::dataset::Sample;
 use crate::model_source::model_bytes;
 use crate::run_dir::write_atomic;
 use crate::validate::{grid, predict, score};
-
-/// Loads the slices of `data`, restricted to the split's validation patients when given.
-pub fn load_samples(data: &Path, split: Option<&Path>) -> Result<(Vec<Sample>, usize)> {
-    let (mut patients, problems) = dataset::scan(data)?;
-    for p in &problems {
-        eprintln!("warning: {p}");
-    }
-    if let Some(path) = split {
-        let split = Split::read(path)?;
-        patients.retain(|p| split.validation.contains(&p.id));
-        if patients.is_empty() {
-            bail!("none of the validation patients of {} are in {}", path.display(), data.display());
-        }
-    }
-    let (samples, problems) = dataset::load(&patients, None);
-    for p in &problems {
-        eprintln!("error: {p}");
-    }
-    Ok((samples, problems.len()))
-}
 
 /// Puts the FLAIR channel into all three, as a lone FLAIR series is fed to the model.
 pub fn flair_everywhere(image: &mut image::RgbImage) {

@@ -91,7 +91,7 @@ pub fn grid(samples: &[Sample], predicted: &[(bool, Vec<Vec<f32>>)]) -> Vec<Tune
     results
 }
 
-/// Sorts by global Dice, then moves the choice (see [`tune`]) to the front.
+/// Sorts by global Dice, then moves the choice (see [`grid`]) to the front.
 fn rank(results: &mut Vec<Tuned>) {
     results.sort_by(|a, b| b.summary.dice.total_cmp(&a.summary.dice));
     let Some(best) = results.first().map(|r| r.summary.dice) else { return };

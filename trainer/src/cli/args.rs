@@ -7,6 +7,7 @@ use brainseg_core::postprocess::PostProcess;
 use brainseg_core::{Preset, UNetConfig};
 use clap::{Args, ValueEnum};
 
+use crate::augment::Augment;
 use crate::dataset::Fold;
 use crate::sampling::Sampling;
 use crate::train::TrainConfig;
@@ -85,7 +86,7 @@ pub struct TrainArgs {
     pub no_augment: bool,
     /// Chance per slice that FLAIR is copied into the pre- and/or post-contrast channel (how the
     /// dataset fills a missing sequence; what a lone FLAIR series looks like), 0 to 1.
-    #[arg(long, default_value_t = 0.2, value_parser = parse_chance)]
+    #[arg(long, default_value_t = Augment::default().flair_fill, value_parser = parse_chance)]
     pub flair_fill: f32,
     /// Store the exported weights in f32 instead of f16.
     #[arg(long)]
