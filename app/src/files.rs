@@ -27,12 +27,9 @@ pub struct Picked {
     pub file: Result<File, String>,
 }
 
-const IMAGE_EXTENSIONS: [&str; 6] = ["png", "jpg", "jpeg", "tif", "tiff", "webp"];
-
-/// Whether a file is an image slice (by its extension).
+/// Whether a file is an image slice (by its extension; the CLI's rule).
 pub fn is_image(path: &str) -> bool {
-    let name = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
-    name.rsplit_once('.').is_some_and(|(_, ext)| IMAGE_EXTENSIONS.contains(&ext))
+    brainseg_study::numbered::is_image_name(path)
 }
 
 /// Whether a file may be a scan: NIfTI, `.dcm`, or a PACS-style name (`IM0001`, `1.3.12.2.5`)
@@ -45,9 +42,8 @@ pub fn may_be_scan(path: &str) -> bool {
 
 /// Whether a file found inside a folder is a slice or scan to segment.
 fn is_slice_in_folder(path: &str) -> bool {
-    let name = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
-    let stem = name.rsplit_once('.').map_or(name.as_str(), |(s, _)| s);
-    !name.starts_with('.') && !stem.ends_with("_mask") && (is_image(&name) || may_be_scan(&name))
+    let name = path.rsplit('/').next().unwrap_or(path);
+    !name.starts_with('.') && !brainseg_study::numbered::is_mask_name(name) && (is_image(name) || may_be_scan(name))
 }
 
 /// Orders `slice_2` before `slice_10`, as people number slices.

@@ -122,6 +122,14 @@ impl Engine {
         self.segmenter.meta().postprocess
     }
 
+    /// Segments slice `z` of a study's slices (with its neighbours where the model reads them).
+    pub async fn segment_in_volume(&self, volume: &[RgbImage], z: usize) -> Result<Prediction, String> {
+        let refs: Vec<&RgbImage> = volume.iter().collect();
+        let probs = self.segmenter.slice_probabilities_async(&refs, z).await.map_err(|e| e.to_string())?;
+        let image = volume.get(z).ok_or("no such slice")?;
+        Ok(self.segmenter.prediction(probs, image.width(), image.height()))
+    }
+
     /// Segments one slice. Reads back asynchronously: a blocking read panics on WebGPU.
     pub async fn segment(&self, image: &RgbImage) -> Result<Prediction, String> {
         let mut predictions = self.segmenter.segment_async(&[image]).await.map_err(|e| e.to_string())?;

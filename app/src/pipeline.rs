@@ -19,6 +19,8 @@ use crate::state::{AppState, EngineStatus, Segmented, SliceEntry, SliceStatus};
 pub enum Input {
     File(web_sys::File),
     Image(RgbImage),
+    /// Slice `z` of a study's slices: a model that reads neighbouring slices gets them.
+    InVolume(Arc<Vec<RgbImage>>, usize),
     Unreadable(String),
 }
 
@@ -116,6 +118,16 @@ async fn run(state: AppState, rt: RuntimeStore) {
 async fn segment(engine: &Engine, input: Input) -> SliceStatus {
     let (image, notes) = match input {
         Input::Unreadable(e) => return SliceStatus::Failed(e),
+        Input::InVolume(volume, z) => {
+            let start = browser::now_ms();
+            return match engine.segment_in_volume(&volume, z).await {
+                Ok(prediction) => {
+                    let millis = browser::now_ms() - start;
+                    SliceStatus::Done(Arc::new(Segmented::new(volume[z].clone(), prediction, Vec::new(), millis)))
+                }
+                Err(e) => SliceStatus::Failed(format!("the model failed on this slice: {e}")),
+            };
+        }
         Input::Image(image) => (image, Vec::new()),
         Input::File(file) => {
             let bytes = match browser::read_blob(&file).await {

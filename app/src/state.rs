@@ -6,7 +6,7 @@
 use std::sync::{Arc, Mutex};
 
 use brainseg_core::Prediction;
-use brainseg_core::postprocess::{PostProcess, coverage_percent, mask_from_probabilities};
+use brainseg_core::postprocess::{PostProcess, VolumeRule, coverage_percent, mask_from_kept, mask_from_probabilities, volume_kept};
 use image::{GrayImage, RgbImage};
 use leptos::prelude::*;
 
@@ -43,11 +43,19 @@ impl Segmented {
         }
     }
 
-    /// The mask at the input's size under `post`, without re-running the network.
+    /// The mask at the input's size under `post`, without re-running the network (the slice
+    /// alone: a study's 3D step is [`StudyEntry::masks`]).
     pub fn mask(&self, post: &PostProcess) -> GrayImage {
         let p = &self.prediction;
         let (w, h) = self.image.dimensions();
         mask_from_probabilities(&p.probabilities, p.size, w, h, post)
+    }
+
+    /// The mask at the input's size of the pixels `kept` (model resolution) by a study's 3D step.
+    pub fn mask_from(&self, kept: &[u8], post: &PostProcess) -> GrayImage {
+        let p = &self.prediction;
+        let (w, h) = self.image.dimensions();
+        mask_from_kept(&p.probabilities, kept, p.size, w, h, post.threshold)
     }
 }
 
@@ -98,18 +106,50 @@ pub struct StudyEntry {
     pub slice_ids: Vec<usize>,
     /// Spacing, orientation and origin (no voxels): for millilitres and the NIfTI export.
     pub geometry: Arc<brainseg_study::Volume>,
+    /// The study's pixels kept by the last post-processing asked for (see [`Self::kept`]).
+    pub kept_cache: Arc<Mutex<Option<(PostProcess, Arc<Vec<Vec<u8>>>)>>>,
 }
 
+type Kept = Arc<Vec<Vec<u8>>>;
+
 impl StudyEntry {
-    /// Every slice's mask under `post`, in slice order, or `None` while any is unfinished.
+    pub fn new(id: usize, label: String, mode: String, notes: Vec<String>, slice_ids: Vec<usize>, geometry: brainseg_study::Volume) -> Self {
+        Self { id, label, mode, notes, slice_ids, geometry: Arc::new(geometry), kept_cache: Arc::default() }
+    }
+
+    fn segmented<'a>(&self, slices: &'a [SliceEntry]) -> Option<Vec<&'a Arc<Segmented>>> {
+        self.slice_ids.iter().map(|id| slices.iter().find(|e| e.id == *id).and_then(|e| e.segmented())).collect()
+    }
+
+    /// Every slice's pixels at the model's resolution that stay tumor under `post`, the 3D step
+    /// included, or `None` while any slice is unfinished (the 3D step needs the whole volume).
+    pub fn kept(&self, slices: &[SliceEntry], post: &PostProcess) -> Option<Kept> {
+        let mine = self.segmented(slices)?;
+        let mut cache = self.kept_cache.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, kept)) = cache.as_ref().filter(|(p, k)| p == post && k.len() == mine.len()) {
+            return Some(kept.clone());
+        }
+        let probs: Vec<&[f32]> = mine.iter().map(|s| s.prediction.probabilities.as_slice()).collect();
+        let size = mine.first().map_or(0, |s| s.prediction.size);
+        let kept = Arc::new(volume_kept(&probs, size, post));
+        *cache = Some((*post, kept.clone()));
+        Some(kept)
+    }
+
+    /// Every slice's mask under `post` (3D step included), in slice order, or `None` while any
+    /// is unfinished: the same masks as `brainseg segment` writes for the study.
     pub fn masks(&self, slices: &[SliceEntry], post: &PostProcess) -> Option<Vec<GrayImage>> {
-        let mine: Option<Vec<&Arc<Segmented>>> = self
-            .slice_ids
-            .iter()
-            .map(|id| slices.iter().find(|e| e.id == *id).and_then(|e| e.segmented()))
-            .collect();
-        // Masks are made only once all are done: a study grows one slice at a time.
-        Some(mine?.into_iter().map(|s| s.mask(post)).collect())
+        let kept = self.kept(slices, post)?;
+        let mine = self.segmented(slices)?;
+        Some(mine.iter().zip(kept.iter()).map(|(s, k)| s.mask_from(k, post)).collect())
+    }
+
+    /// The mask of one of its slices under `post` with the 3D step, once the study is complete.
+    pub fn slice_mask(&self, id: usize, slices: &[SliceEntry], post: &PostProcess) -> Option<GrayImage> {
+        let k = self.slice_ids.iter().position(|&i| i == id)?;
+        let kept = self.kept(slices, post)?;
+        let s = slices.iter().find(|e| e.id == id)?.segmented()?;
+        Some(s.mask_from(&kept[k], post))
     }
 
     /// How many of its slices are segmented (or failed).
@@ -183,6 +223,8 @@ pub struct AppState {
     pub set_threshold: RwSignal<f32>,
     /// From the model file; not a user setting.
     pub min_component_area: RwSignal<usize>,
+    /// The model file's 3D step, applied to complete studies.
+    pub volume_rule: RwSignal<VolumeRule>,
     pub engine: RwSignal<EngineStatus>,
     pub summary: Memo<SetSummary>,
 }
@@ -193,7 +235,7 @@ impl AppState {
         let set_threshold = RwSignal::new(0.5);
         let min_component_area = RwSignal::new(0);
         let summary = Memo::new(move |_| {
-            let post = PostProcess { threshold: set_threshold.get(), min_component_area: min_component_area.get() };
+            let post = PostProcess::slice(set_threshold.get(), min_component_area.get());
             slices.with(|s| summarize(s, &post))
         });
         Self {
@@ -205,6 +247,7 @@ impl AppState {
             threshold: RwSignal::new(0.5),
             set_threshold,
             min_component_area,
+            volume_rule: RwSignal::new(VolumeRule::Off),
             engine: RwSignal::new(EngineStatus::Loading("Starting…".into())),
             summary,
         }
@@ -212,12 +255,12 @@ impl AppState {
 
     /// The post-processing of the slice in the viewer (tracked).
     pub fn post(&self) -> PostProcess {
-        PostProcess { threshold: self.threshold.get(), min_component_area: self.min_component_area.get() }
+        PostProcess { volume: self.volume_rule.get(), ..PostProcess::slice(self.threshold.get(), self.min_component_area.get()) }
     }
 
     /// The post-processing for the whole set and downloads of all masks (tracked).
     pub fn set_post(&self) -> PostProcess {
-        PostProcess { threshold: self.set_threshold.get(), min_component_area: self.min_component_area.get() }
+        PostProcess { volume: self.volume_rule.get(), ..PostProcess::slice(self.set_threshold.get(), self.min_component_area.get()) }
     }
 
     /// Adopts the model's own post-processing as the sliders' starting point.
@@ -225,10 +268,16 @@ impl AppState {
         self.threshold.set(post.threshold);
         self.set_threshold.set(post.threshold);
         self.min_component_area.set(post.min_component_area);
+        self.volume_rule.set(post.volume);
     }
 
     pub fn entry(&self, id: usize) -> Option<SliceEntry> {
         self.slices.with(|s| s.iter().find(|e| e.id == id).cloned())
+    }
+
+    /// The study a slice belongs to, if any.
+    pub fn study_of(&self, id: usize) -> Option<StudyEntry> {
+        self.studies.with(|s| s.iter().find(|st| st.slice_ids.contains(&id)).cloned())
     }
 
     pub fn selected_entry(&self) -> Option<SliceEntry> {

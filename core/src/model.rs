@@ -37,9 +37,13 @@ pub enum Preset {
 /// Hyper-parameters of the U-Net.
 #[derive(Config, Debug, PartialEq)]
 pub struct UNetConfig {
-    /// Input channels: (pre-contrast, FLAIR, post-contrast).
+    /// Input channels: (pre-contrast, FLAIR, post-contrast) of each slice the network sees, so
+    /// `3 * (2 * context_slices + 1)`.
     #[config(default = 3)]
     pub in_channels: usize,
+    /// Neighbouring slices on each side fed as extra channels (2.5D input), ordered from below
+    /// to above: 1 gives slices z-1, z, z+1. `None` (model files from before this field) is 0.
+    pub context_slices: Option<usize>,
     /// Channels of the first encoder level; each level below doubles them.
     #[config(default = 16)]
     pub base_channels: usize,
@@ -127,6 +131,22 @@ pub struct UNet {
 }
 
 impl UNetConfig {
+    /// Neighbouring slices on each side of the segmented one (0: the slice alone).
+    pub fn context(&self) -> usize {
+        self.context_slices.unwrap_or(0)
+    }
+
+    /// This configuration with `context` neighbouring slices on each side as input (2.5D).
+    pub fn with_context(self, context: usize) -> Self {
+        let context_slices = (context > 0).then_some(context);
+        Self { in_channels: 3 * (2 * context + 1), context_slices, ..self }
+    }
+
+    /// Slices per input: the segmented one and its neighbours.
+    pub fn stack_len(&self) -> usize {
+        2 * self.context() + 1
+    }
+
     /// Channels of encoder level `level` (0 = full resolution).
     fn width(&self, level: usize) -> usize {
         self.base_channels << level
@@ -136,6 +156,13 @@ impl UNetConfig {
     pub fn validate(&self) -> Result<(), String> {
         if self.in_channels == 0 || self.base_channels == 0 || self.norm_groups == 0 {
             return Err("channels and norm_groups must be positive".into());
+        }
+        if self.context() > 3 || self.in_channels != 3 * self.stack_len() {
+            return Err(format!(
+                "in_channels {} does not match {} context slice(s) on each side (3 per slice, at most 3 each side)",
+                self.in_channels,
+                self.context()
+            ));
         }
         if self.depth == 0 || self.depth > 6 {
             return Err(format!("depth {} is outside 1..=6", self.depth));

@@ -302,4 +302,28 @@ mod tests {
         assert_eq!(meta.config, tiny());
         assert!(matches!(decode(&bytes, &device), Err(Error::ModelMismatch(_))));
     }
+
+    #[test]
+    fn files_from_before_the_3d_step_and_2_5d_input_load_and_predict_as_before() {
+        let device = Device::flex();
+        let model = tiny().init(&device);
+        let x = Tensor::<4>::ones([1, 3, 16, 16], &device);
+        let before = model.forward(x.clone());
+        let bytes = encode(model, ModelMeta::new(tiny(), Normalization::default()), WeightStorage::F32).unwrap();
+        // The header as brainseg wrote it before `volume` and `context_slices` existed.
+        let (meta, weights) = read_meta(&bytes).unwrap();
+        let mut header = serde_json::to_value(&meta).unwrap();
+        header["postprocess"].as_object_mut().unwrap().remove("volume").unwrap();
+        header["config"].as_object_mut().unwrap().remove("context_slices").unwrap();
+        let header = serde_json::to_vec(&header).unwrap();
+        let mut old = MAGIC.to_vec();
+        old.extend_from_slice(&(header.len() as u32).to_le_bytes());
+        old.extend_from_slice(&header);
+        old.extend_from_slice(weights);
+        let (loaded, meta) = decode(&old, &device).unwrap();
+        assert_eq!(meta.postprocess.volume, crate::postprocess::VolumeRule::Off);
+        assert_eq!((meta.config.context(), meta.config.stack_len()), (0, 1));
+        let diff: f32 = (loaded.forward(x) - before).abs().max().into_scalar::<f32>();
+        assert!(diff < 1e-6);
+    }
 }

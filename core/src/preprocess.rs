@@ -59,16 +59,65 @@ pub fn push_chw(img: &RgbImage, norm: &Normalization, out: &mut Vec<f32>) {
     }
 }
 
+/// Positions of the slices that make the input of slice `z` of a `len`-slice volume with
+/// `context` neighbours on each side, from below to above. Past the volume's first or last slice
+/// the nearest slice repeats (an edge slice is its own missing neighbour), so every slice gets an
+/// input and a lone image is a stack of copies of itself.
+pub fn stack_indices(len: usize, z: usize, context: usize) -> Vec<usize> {
+    let last = len.saturating_sub(1);
+    (0..=2 * context).map(|d| (z + d).saturating_sub(context).min(last)).collect()
+}
+
 /// A batch tensor of square slices already at `size`x`size`.
 ///
 /// # Shapes
 /// - output: `[images.len(), 3, size, size]`
 pub fn batch_tensor(images: &[&RgbImage], norm: &Normalization, device: &Device) -> Tensor<4> {
-    let size = images.first().map_or(0, |i| i.width() as usize);
-    let mut data = Vec::with_capacity(images.len() * 3 * size * size);
-    for img in images {
-        debug_assert_eq!((img.width() as usize, img.height() as usize), (size, size));
-        push_chw(img, norm, &mut data);
+    let stacks: Vec<Vec<&RgbImage>> = images.iter().map(|&i| vec![i]).collect();
+    batch_tensor_stacks(&stacks, norm, device)
+}
+
+/// A batch tensor of slice stacks (each a slice with its neighbours, see [`stack_indices`]),
+/// every slice already at `size`x`size`; each slice gives three channels, normalised alike.
+///
+/// # Shapes
+/// - output: `[stacks.len(), 3 * stack length, size, size]`
+pub fn batch_tensor_stacks(stacks: &[Vec<&RgbImage>], norm: &Normalization, device: &Device) -> Tensor<4> {
+    let size = stacks.first().and_then(|s| s.first()).map_or(0, |i| i.width() as usize);
+    let depth = stacks.first().map_or(1, Vec::len);
+    let mut data = Vec::with_capacity(stacks.len() * 3 * depth * size * size);
+    for stack in stacks {
+        debug_assert_eq!(stack.len(), depth);
+        for img in stack {
+            debug_assert_eq!((img.width() as usize, img.height() as usize), (size, size));
+            push_chw(img, norm, &mut data);
+        }
     }
-    Tensor::from_data(TensorData::new(data, [images.len(), 3, size, size]), device)
+    Tensor::from_data(TensorData::new(data, [stacks.len(), 3 * depth, size, size]), device)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stacks_repeat_the_edge_slice() {
+        assert_eq!(stack_indices(5, 0, 1), [0, 0, 1]);
+        assert_eq!(stack_indices(5, 2, 1), [1, 2, 3]);
+        assert_eq!(stack_indices(5, 4, 1), [3, 4, 4]);
+        assert_eq!(stack_indices(1, 0, 2), [0; 5]);
+        assert_eq!(stack_indices(3, 1, 0), [1]);
+    }
+
+    #[test]
+    fn stacked_channels_follow_slice_order() {
+        let norm = Normalization::default();
+        let img = |v| RgbImage::from_pixel(2, 2, image::Rgb([v, v, v]));
+        let (a, b) = (img(0), img(255));
+        let t = batch_tensor_stacks(&[vec![&a, &b, &a]], &norm, &Device::flex());
+        assert_eq!(t.dims(), [1, 9, 2, 2]);
+        let v = t.into_data().try_into_vec::<f32>().expect("f32 data");
+        let per_channel: Vec<f32> = v.chunks(4).map(|c| c[0]).collect();
+        assert_eq!(per_channel, [0., 0., 0., 1., 1., 1., 0., 0., 0.]);
+    }
 }

@@ -11,6 +11,7 @@ pub mod error;
 pub mod load;
 pub mod measure;
 pub mod nifti;
+pub mod numbered;
 pub mod series;
 pub mod synth;
 pub mod volume;

@@ -22,6 +22,36 @@ pub struct Summary {
     pub largest_diameter_px: Option<f64>,
 }
 
+impl Summary {
+    /// `12.40 mL tumor on 7/24 slices; largest diameter 41.3 mm (slice 12)`: the one wording of
+    /// a study's figures, in the CLI and on the page.
+    pub fn text(&self) -> String {
+        let diameter = self.diameter_text().map(|d| format!("; largest diameter {d}")).unwrap_or_default();
+        let amount = match self.volume_ml {
+            Some(ml) => format!("{ml:.2} mL tumor"),
+            None => format!("{:.3}% of voxels tumor (no voxel spacing: mL unknown)", self.tumor_percent),
+        };
+        format!("{amount} on {}/{} slices{diameter}", self.slices_with_tumor, self.slices)
+    }
+
+    /// `12.40 mL`, or the share of voxels where the spacing is unknown.
+    pub fn amount_text(&self) -> String {
+        match self.volume_ml {
+            Some(ml) => format!("{ml:.2} mL"),
+            None => format!("{:.3}% of voxels (no voxel spacing: mL unknown)", self.tumor_percent),
+        }
+    }
+
+    /// `41.3 mm (slice 12)` (pixels where the spacing is unknown), if there is tumor.
+    pub fn diameter_text(&self) -> Option<String> {
+        match (self.largest_diameter_mm, self.largest_diameter_px, self.largest_slice) {
+            (Some(mm), _, Some(k)) => Some(format!("{mm:.1} mm (slice {k})")),
+            (None, Some(px), Some(k)) => Some(format!("{px:.0} px (slice {k})")),
+            _ => None,
+        }
+    }
+}
+
 /// `masks` holds one slice per entry (nonzero = tumor), each `volume.dims[0] x dims[1]`.
 pub fn summarize(volume: &Volume, masks: &[&[u8]]) -> Summary {
     let [w, h, _] = volume.dims;

@@ -13,6 +13,8 @@ pub enum Origin {
     Dicom { series_uid: String, files: usize },
     /// The input's header and how its voxel axes map onto the display axes.
     Nifti { header: Box<Header>, reorient: Reorient },
+    /// Numbered image slices (see [`crate::numbered`]): no geometry but their order.
+    Images { files: usize },
 }
 
 /// Maps display axes onto a file's voxel axes: display axis `d` runs along file axis `axes[d]`,
@@ -72,6 +74,21 @@ pub struct Volume {
 }
 
 impl Volume {
+    /// The geometry of `slices` numbered images of `width`x`height` (no spacing known), to
+    /// measure their masks as a study's.
+    pub fn of_images(label: &str, width: usize, height: usize, slices: usize) -> Volume {
+        Volume {
+            label: label.to_string(),
+            dims: [width, height, slices],
+            voxels: Vec::new(),
+            pixel_spacing: None,
+            slice_positions: None,
+            affine: None,
+            notes: Vec::new(),
+            origin: Origin::Images { files: slices },
+        }
+    }
+
     /// Everything but the voxels: enough to measure masks and export them, at a fraction of the
     /// memory (the browser keeps this once the slices are made).
     pub fn geometry(&self) -> Volume {

@@ -127,3 +127,34 @@ fn threshold_and_min_region_override_the_model_files_post_processing() {
         assert!(!o.status.success() && text(&o.stderr).contains("--threshold"), "{}", text(&o.stderr));
     }
 }
+
+#[test]
+fn numbered_slices_of_a_folder_are_one_volume_with_the_3d_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("patient");
+    std::fs::create_dir_all(&input).unwrap();
+    // Out of order on disk, a gap (no slice 4), a duplicate number and a loose image.
+    for (name, seed) in [("case_3.png", 3), ("case_1.png", 1), ("case_2.png", 2), ("case_5.png", 5), ("case_05.tif", 6), ("overview.png", 7)] {
+        phantom(64, 64, seed, true).image.save(input.join(name)).unwrap();
+    }
+    let model = tiny_model(dir.path());
+    let out = dir.path().join("out");
+    let run = |rule: &str| {
+        brainseg(&["segment", input.to_str().unwrap(), "-o", out.to_str().unwrap(), "--model", model.to_str().unwrap(), "--3d", rule])
+    };
+    let o = run("largest");
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let stdout = text(&o.stdout);
+    let volume = stdout.lines().find(|l| l.contains("numbered slices as one volume")).unwrap_or_else(|| panic!("{stdout}"));
+    assert!(volume.contains("case_\t4 numbered slices") && volume.contains("/4 slices"), "{volume}");
+    // Every file still gets its mask: the duplicate and the loose image on their own.
+    for name in ["case_1", "case_2", "case_3", "case_5", "case_05", "overview"] {
+        assert!(out.join(format!("{name}_pred.png")).exists(), "{name}");
+    }
+    let stderr = text(&o.stderr);
+    assert!(stderr.contains("slice number(s) 4 missing"), "{stderr}");
+    assert!(stderr.contains("case_5.png: another file has the same slice number"), "{stderr}");
+    assert!(run("off").status.success());
+    let bad = run("biggest");
+    assert!(!bad.status.success() && text(&bad.stderr).contains("is not a 3D rule"), "{}", text(&bad.stderr));
+}

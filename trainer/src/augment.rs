@@ -41,7 +41,15 @@ impl Augment {
 
     /// A randomly transformed copy of `(image, mask)`.
     pub fn apply(&self, image: &RgbImage, mask: &GrayImage, rng: &mut impl Rng) -> (RgbImage, GrayImage) {
-        let (w, h) = image.dimensions();
+        let (mut images, mask) = self.apply_stack(&[image], mask, rng);
+        (images.pop().expect("one image in, one out"), mask)
+    }
+
+    /// [`Self::apply`] to a slice and its neighbours (2.5D input): one draw of every transform,
+    /// applied to every slice of the stack alike, as a patient's movement or a scanner's gain
+    /// would be; the mask belongs to the stack's middle slice.
+    pub fn apply_stack(&self, images: &[&RgbImage], mask: &GrayImage, rng: &mut impl Rng) -> (Vec<RgbImage>, GrayImage) {
+        let (w, h) = mask.dimensions();
         let sym = |rng: &mut dyn FnMut() -> f32, m: f32| (rng() * 2.0 - 1.0) * m;
         let mut u = || rng.random::<f32>();
         let flip = self.flip && u() < 0.5;
@@ -81,20 +89,23 @@ impl Augment {
                 })
             })
             .collect();
-        let out_image = RgbImage::from_fn(w, h, |x, y| {
-            let (fx, fy) = source(x, y);
-            image::Rgb(std::array::from_fn(|c| {
-                let src = if from_flair[c] { 1 } else { c };
-                lut[src][bilinear(image, fx, fy, src)]
-            }))
-        });
+        let warp = |image: &RgbImage| {
+            RgbImage::from_fn(w, h, |x, y| {
+                let (fx, fy) = source(x, y);
+                image::Rgb(std::array::from_fn(|c| {
+                    let src = if from_flair[c] { 1 } else { c };
+                    lut[src][bilinear(image, fx, fy, src)]
+                }))
+            })
+        };
+        let out_images = images.iter().map(|i| warp(i)).collect();
         let out_mask = GrayImage::from_fn(w, h, |x, y| {
             let (fx, fy) = source(x, y);
             let (ix, iy) = (fx.round(), fy.round());
             let inside = ix >= 0.0 && iy >= 0.0 && ix < w as f32 && iy < h as f32;
             image::Luma([if inside { mask.get_pixel(ix as u32, iy as u32).0[0] } else { 0 }])
         });
-        (out_image, out_mask)
+        (out_images, out_mask)
     }
 }
 

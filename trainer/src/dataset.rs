@@ -6,15 +6,14 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use brainseg_core::image_input::{decode_mask, decode_slice};
-use brainseg_core::preprocess::fit_to_input;
+use brainseg_core::preprocess::{fit_to_input, stack_indices};
+use brainseg_study::numbered::{is_image_name, is_mask_name, mask_base, slice_number};
 use image::imageops::{FilterType, resize};
 use image::{GrayImage, RgbImage};
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
-
-pub const IMAGE_EXTENSIONS: [&str; 6] = ["tif", "tiff", "png", "webp", "jpg", "jpeg"];
 
 /// One slice's files.
 #[derive(Debug, Clone)]
@@ -31,20 +30,14 @@ pub struct Patient {
     pub slices: Vec<SliceFiles>,
 }
 
+/// Whether a path is an image slice by its extension (the rule of `brainseg_study::numbered`).
 pub fn has_image_extension(path: &Path) -> bool {
-    path.extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+    is_image_name(&path.to_string_lossy())
 }
 
-/// `X_mask.png` -> true.
+/// `X_mask.png` -> true (any case, as on the page).
 pub fn is_mask_file(path: &Path) -> bool {
-    path.file_stem().and_then(|s| s.to_str()).is_some_and(|s| s.ends_with("_mask"))
-}
-
-/// Trailing `_<n>` of a file stem, the slice index.
-fn slice_index(stem: &str) -> Option<usize> {
-    stem.rsplit_once('_').and_then(|(_, n)| n.parse().ok())
+    is_mask_name(&path.to_string_lossy())
 }
 
 /// Finds every patient folder under `root`. Unpaired files are returned as problems (one line
@@ -66,17 +59,16 @@ pub fn scan(root: &Path) -> Result<(Vec<Patient>, Vec<String>)> {
             if !path.is_file() || !has_image_extension(&path) {
                 continue;
             }
-            let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_string();
-            if let Some(base) = stem.strip_suffix("_mask") {
-                masks.insert(base.to_string(), path);
-            } else {
-                images.insert(stem, path);
-            }
+            let name = path.to_string_lossy().into_owned();
+            match mask_base(&name) {
+                Some(base) => masks.insert(base.to_string(), path),
+                None => images.insert(path.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_string(), path),
+            };
         }
         let mut slices = Vec::new();
         for (stem, image) in images {
-            match (masks.remove(&stem), slice_index(&stem)) {
-                (Some(mask), Some(index)) => slices.push(SliceFiles { index, image, mask }),
+            match (masks.remove(&stem), slice_number(&stem)) {
+                (Some(mask), Some((_, index))) => slices.push(SliceFiles { index, image, mask }),
                 (None, _) => problems.push(format!("{}: image without a mask", image.display())),
                 (_, None) => problems.push(format!("{}: no slice number in the name", image.display())),
             }
@@ -104,6 +96,8 @@ pub fn scan(root: &Path) -> Result<(Vec<Patient>, Vec<String>)> {
 #[derive(Clone)]
 pub struct Sample {
     pub patient: String,
+    /// The slice number in its file name: neighbouring slices differ by one.
+    pub index: usize,
     pub image: RgbImage,
     pub mask: GrayImage,
     pub has_tumor: bool,
@@ -137,7 +131,7 @@ pub fn load(patients: &[Patient], size: Option<u32>) -> (Vec<Sample>, Vec<String
             _ => (image, mask),
         };
         let has_tumor = mask.as_raw().iter().any(|&v| v != 0);
-        Ok(Sample { patient: patient.to_string(), image, mask, has_tumor })
+        Ok(Sample { patient: patient.to_string(), index: f.index, image, mask, has_tumor })
     };
     // Decoding is independent per file: use every core.
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -158,6 +152,31 @@ pub fn load(patients: &[Patient], size: Option<u32>) -> (Vec<Sample>, Vec<String
         }
     }
     (samples, problems)
+}
+
+/// The ranges of `samples` that hold one patient each: [`load`] keeps every patient's slices
+/// together and in slice order, so each range is that patient's volume.
+pub fn patient_runs(samples: &[Sample]) -> Vec<std::ops::Range<usize>> {
+    let mut runs = Vec::new();
+    let mut start = 0;
+    while start < samples.len() {
+        let end = start + samples[start..].iter().take_while(|s| s.patient == samples[start].patient).count();
+        runs.push(start..end);
+        start = end;
+    }
+    runs
+}
+
+/// For every sample, the samples that make its input with `context` neighbouring slices on each
+/// side (see [`brainseg_core::preprocess::stack_indices`], the rule of every other caller).
+pub fn context_table(samples: &[Sample], context: usize) -> Vec<Vec<usize>> {
+    let mut table = Vec::with_capacity(samples.len());
+    for run in patient_runs(samples) {
+        for z in 0..run.len() {
+            table.push(stack_indices(run.len(), z, context).into_iter().map(|k| run.start + k).collect());
+        }
+    }
+    table
 }
 
 /// A patient-level split, written to the run folder so evaluation can reuse it.
@@ -261,7 +280,6 @@ mod tests {
 
     #[test]
     fn slice_names_parse() {
-        assert_eq!(slice_index("TCGA_CS_4941_19960909_12"), Some(12));
         assert!(is_mask_file(Path::new("a/X_3_mask.tif")));
         assert!(!is_mask_file(Path::new("a/X_3.tif")));
     }

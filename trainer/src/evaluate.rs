@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::{Result, bail};
 use brainseg_core::metrics::{Evaluation, PatientScore, Summary};
 use brainseg_core::model_file::{self, WeightStorage};
+use brainseg_core::Segmenter;
 use brainseg_core::postprocess::PostProcess;
 use burn::prelude::*;
 use indicatif::ProgressBar;
@@ -15,7 +16,7 @@ use crate::crossval::{Folds, print_folds};
 use crate::dataset::Sample;
 use crate::model_source::model_bytes;
 use crate::run_dir::write_atomic;
-use crate::validate::{grid, predict, score};
+use crate::validate::{Tuned, VOLUME_RULES, grid, predict, score, segmenter};
 
 /// Puts the FLAIR channel into all three, as a lone FLAIR series is fed to the model.
 pub fn flair_everywhere(image: &mut image::RgbImage) {
@@ -79,11 +80,10 @@ pub fn run(args: &EvaluateArgs, device: &Device) -> Result<ExitCode> {
 
 /// Scores the model (with its own post-processing, but for `overrides`, and TTA) on `samples`.
 pub fn evaluate(model: Option<&Path>, samples: &[Sample], overrides: &PostArgs, batch: usize, device: &Device) -> Result<Evaluation> {
-    let (net, meta) = model_file::decode(&model_bytes(model)?, device)?;
-    let post = overrides.apply(meta.postprocess)?;
+    let seg = Segmenter::from_bytes(&model_bytes(model)?, device)?;
+    let post = overrides.apply(seg.meta().postprocess)?;
     let bar = ProgressBar::new(samples.len() as u64);
-    let size = meta.config.input_size as u32;
-    let probs = predict(&net, samples, size, &meta.normalization, batch, meta.flip_tta, device, Some(&bar))?;
+    let probs = predict(&seg, samples, batch, Some(&bar))?;
     bar.finish_and_clear();
     Ok(score(samples, &probs, &post))
 }
@@ -115,7 +115,16 @@ pub fn print_patients(patients: &[PatientScore]) {
     }
 }
 
-/// Chooses flip TTA, threshold and minimum region size on the folds' slices (each fold predicted
+fn print_tuned(r: &Tuned) {
+    let s = &r.summary;
+    println!(
+        "{:<4} {:<10} {:<9} {:.4}  {:.4}    {:.4}  {:.4}       {:.4}      {}",
+        r.flip_tta, r.post.threshold, r.post.min_component_area, s.dice, s.precision, s.recall,
+        s.patient_dice_mean, s.slice_specificity, r.post.volume
+    );
+}
+
+/// Chooses flip TTA, threshold, minimum region size and 3D step on the folds' slices (each fold predicted
 /// by its own model) and writes them into a copy of `apply_to` (default: the first fold's model)
 /// at `out`. The weights are stored as `storage` says, or as that model's were.
 #[allow(clippy::too_many_arguments)]
@@ -139,21 +148,22 @@ pub fn tune_into(
     for &flip_tta in passes {
         let mut probs = Vec::with_capacity(folds.samples.len());
         for ((net, meta), fold) in nets.iter().zip(&folds.folds) {
-            let size = meta.config.input_size as u32;
-            probs.extend(predict(net, &folds.samples[fold.range.clone()], size, &meta.normalization, batch, flip_tta, device, Some(&bar))?);
+            let seg = segmenter(net, &meta.config, meta.normalization, flip_tta, device);
+            probs.extend(predict(&seg, &folds.samples[fold.range.clone()], batch, Some(&bar))?);
         }
         predicted.push((flip_tta, probs));
     }
     bar.finish_and_clear();
     let results = grid(&folds.samples, &predicted);
-    println!("tta  threshold  min_area  dice    precision recall  patient_dice slice_spec");
-    for r in results.iter().take(10) {
-        let s = &r.summary;
-        println!(
-            "{:<4} {:<10} {:<9} {:.4}  {:.4}    {:.4}  {:.4}       {:.4}",
-            r.flip_tta, r.post.threshold, r.post.min_component_area, s.dice, s.precision, s.recall,
-            s.patient_dice_mean, s.slice_specificity
-        );
+    let header = "tta  threshold  min_area  dice    precision recall  patient_dice slice_spec  3D step";
+    println!("{header}");
+    results.iter().take(10).for_each(print_tuned);
+    // What the 3D step buys: the best setting under each rule.
+    println!("\nbest Dice under each 3D step:\n{header}");
+    for rule in VOLUME_RULES {
+        if let Some(r) = results.iter().filter(|r| r.post.volume == rule).max_by(|a, b| a.summary.dice.total_cmp(&b.summary.dice)) {
+            print_tuned(r);
+        }
     }
     let best = results.first().ok_or_else(|| anyhow::anyhow!("no validation slices"))?;
     if folds.is_cross_validation() {
@@ -172,6 +182,9 @@ pub fn tune_into(
     meta.postprocess = best.post;
     let storage = storage.or_else(|| WeightStorage::from_name(&meta.weights_dtype)).unwrap_or(WeightStorage::F16);
     write_atomic(out, &model_file::encode(net, meta, storage)?)?;
-    println!("wrote {} (flip TTA {}, threshold {}, min region {} px)", out.display(), best.flip_tta, best.post.threshold, best.post.min_component_area);
+    println!(
+        "wrote {} (flip TTA {}, threshold {}, min region {} px, 3D step: {})",
+        out.display(), best.flip_tta, best.post.threshold, best.post.min_component_area, best.post.volume
+    );
     Ok(())
 }

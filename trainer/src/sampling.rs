@@ -86,7 +86,7 @@ mod tests {
         for i in 0..area {
             mask.put_pixel(i % 32, i / 32, image::Luma([255]));
         }
-        Sample { patient: patient.into(), image: RgbImage::new(32, 32), mask, has_tumor: area > 0 }
+        Sample { patient: patient.into(), index: 0, image: RgbImage::new(32, 32), mask, has_tumor: area > 0 }
     }
 
     #[test]

@@ -8,11 +8,14 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use brainseg_core::Segmenter;
 use brainseg_core::image_input::decode_slice;
-use brainseg_core::postprocess::overlay;
-use brainseg_study::Kind;
+use brainseg_core::postprocess::{coverage_percent, overlay};
+use brainseg_study::measure::{Summary, summarize};
+use brainseg_study::{Kind, Volume, numbered};
+use image::{GrayImage, RgbImage};
 
 use crate::dataset::{has_image_extension, is_mask_file};
 pub use crate::studies::StudyFiles;
+use crate::studies::segment_volume;
 
 /// An input image and where its outputs go, relative to the output folder.
 #[derive(Debug, Clone, PartialEq)]
@@ -91,43 +94,49 @@ pub fn output_path(out: &Path, job: &Job, suffix: &str) -> PathBuf {
 }
 
 /// Segments every job; returns how many failed. Each failure prints one line and is skipped.
+/// Numbered slices of one folder (see [`brainseg_study::numbered`]) are segmented as one volume,
+/// with the model's 3D step; the other images one by one.
 pub fn run(seg: &Segmenter, jobs: &[Job], out: &Path, write_overlay: bool, batch: usize) -> Result<usize> {
+    let names: Vec<String> = jobs.iter().map(|j| j.input.to_string_lossy().replace('\\', "/")).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let grouping = numbered::group(&names);
     let mut failed = 0;
-    for chunk in jobs.chunks(batch.max(1)) {
-        let mut ready = Vec::new();
-        for job in chunk {
-            let decoded = fs::read(&job.input)
-                .map_err(|e| e.to_string())
-                .and_then(|b| decode_slice(&b).map_err(|e| e.to_string()));
-            match decoded {
-                Ok(slice) => {
-                    for c in &slice.conversions {
-                        eprintln!("note: {}: {c}", job.input.display());
-                    }
-                    ready.push((job, slice.image));
-                }
+    let mut singles = grouping.singles.clone();
+    for volume in &grouping.volumes {
+        for note in volume.notes(&names) {
+            eprintln!("note: {}: {note}", volume.key);
+        }
+        // A duplicate is still the user's file: segmented on its own, not dropped.
+        singles.extend(&volume.duplicates);
+        let members: Vec<&Job> = volume.slices.iter().map(|&(_, i)| &jobs[i]).collect();
+        let (ready, bad) = decode(&members);
+        failed += bad;
+        let images: Vec<RgbImage> = ready.iter().map(|(_, i)| i.clone()).collect();
+        let masks = segment_volume(seg, &images, batch)?;
+        let mut written = Vec::new();
+        for ((job, image), mask) in ready.iter().zip(masks) {
+            match write(out, job, image, &mask, write_overlay) {
+                Ok(()) => println!("{}\t{:.2}% tumor", job.input.display(), coverage_percent(&mask)),
                 Err(e) => {
-                    eprintln!("error: {}: {e}", job.input.display());
+                    eprintln!("error: {}: {e:#}", job.input.display());
                     failed += 1;
                 }
             }
+            written.push(mask);
         }
+        if let Some(summary) = volume_summary(&volume.key, &written) {
+            println!("{}\t{} numbered slices as one volume\t{}", volume.key, written.len(), summary.text());
+        }
+    }
+    singles.sort_unstable();
+    for chunk in singles.chunks(batch.max(1)) {
+        let members: Vec<&Job> = chunk.iter().map(|&i| &jobs[i]).collect();
+        let (ready, bad) = decode(&members);
+        failed += bad;
         let images: Vec<_> = ready.iter().map(|(_, i)| i).collect();
         let predictions = seg.segment(&images)?;
         for ((job, image), pred) in ready.iter().zip(predictions) {
-            let mask_path = output_path(out, job, "_pred");
-            let write = || -> Result<()> {
-                if let Some(dir) = mask_path.parent() {
-                    fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-                }
-                pred.mask.save(&mask_path).with_context(|| format!("cannot write {}", mask_path.display()))?;
-                if write_overlay {
-                    let p = output_path(out, job, "_overlay");
-                    overlay(image, &pred.mask, 0.5).save(&p).with_context(|| format!("cannot write {}", p.display()))?;
-                }
-                Ok(())
-            };
-            match write() {
+            match write(out, job, image, &pred.mask, write_overlay) {
                 Ok(()) => println!("{}\t{:.2}% tumor", job.input.display(), pred.coverage_percent),
                 Err(e) => {
                     eprintln!("error: {}: {e:#}", job.input.display());
@@ -137,4 +146,54 @@ pub fn run(seg: &Segmenter, jobs: &[Job], out: &Path, write_overlay: bool, batch
         }
     }
     Ok(failed)
+}
+
+/// Reads and decodes the jobs' images; each failure prints one line. Returns the images read
+/// and how many failed.
+fn decode<'a>(jobs: &[&'a Job]) -> (Vec<(&'a Job, RgbImage)>, usize) {
+    let mut ready = Vec::new();
+    let mut failed = 0;
+    for &job in jobs {
+        let decoded = fs::read(&job.input)
+            .map_err(|e| e.to_string())
+            .and_then(|b| decode_slice(&b).map_err(|e| e.to_string()));
+        match decoded {
+            Ok(slice) => {
+                for c in &slice.conversions {
+                    eprintln!("note: {}: {c}", job.input.display());
+                }
+                ready.push((job, slice.image));
+            }
+            Err(e) => {
+                eprintln!("error: {}: {e}", job.input.display());
+                failed += 1;
+            }
+        }
+    }
+    (ready, failed)
+}
+
+fn write(out: &Path, job: &Job, image: &RgbImage, mask: &GrayImage, write_overlay: bool) -> Result<()> {
+    let mask_path = output_path(out, job, "_pred");
+    if let Some(dir) = mask_path.parent() {
+        fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    mask.save(&mask_path).with_context(|| format!("cannot write {}", mask_path.display()))?;
+    if write_overlay {
+        let p = output_path(out, job, "_overlay");
+        overlay(image, mask, 0.5).save(&p).with_context(|| format!("cannot write {}", p.display()))?;
+    }
+    Ok(())
+}
+
+/// A numbered volume's figures (slices with tumor, share of voxels, largest diameter in
+/// pixels), when its slices share one size.
+fn volume_summary(key: &str, masks: &[GrayImage]) -> Option<Summary> {
+    let (w, h) = masks.first()?.dimensions();
+    if masks.iter().any(|m| m.dimensions() != (w, h)) {
+        return None;
+    }
+    let geometry = Volume::of_images(key, w as usize, h as usize, masks.len());
+    let refs: Vec<&[u8]> = masks.iter().map(|m| m.as_raw().as_slice()).collect();
+    Some(summarize(&geometry, &refs))
 }

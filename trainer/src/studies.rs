@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use brainseg_core::Segmenter;
-use brainseg_core::postprocess::overlay;
+use brainseg_core::postprocess::{overlay, volume_masks};
 use brainseg_study::measure::{Summary, summarize};
 use brainseg_study::{Loader, Study, file_stem, nifti};
 use image::{GrayImage, RgbImage};
@@ -71,30 +71,35 @@ fn segment_study(seg: &Segmenter, study: &Study, dir: &Path, write_overlay: bool
     let (w, h) = (study.width() as u32, study.height() as u32);
     let slices_dir = dir.join("slices");
     fs::create_dir_all(&slices_dir).with_context(|| format!("cannot create {}", slices_dir.display()))?;
-    let mut masks: Vec<Vec<u8>> = Vec::with_capacity(study.slices());
-    let indices: Vec<usize> = (0..study.slices()).collect();
-    for chunk in indices.chunks(batch.max(1)) {
-        let images: Vec<RgbImage> = chunk
-            .iter()
-            .map(|&k| RgbImage::from_raw(w, h, study.rgb_slice(k)).expect("width x height x 3 bytes"))
-            .collect();
-        let refs: Vec<&RgbImage> = images.iter().collect();
-        for ((&k, image), pred) in chunk.iter().zip(&images).zip(seg.segment(&refs)?) {
-            let path = slices_dir.join(format!("slice_{:03}_pred.png", k + 1));
-            pred.mask.save(&path).with_context(|| format!("cannot write {}", path.display()))?;
-            if write_overlay {
-                let path = slices_dir.join(format!("slice_{:03}_overlay.png", k + 1));
-                overlay(image, &pred.mask, 0.5).save(&path).with_context(|| format!("cannot write {}", path.display()))?;
-            }
-            masks.push(GrayImage::into_raw(pred.mask));
+    let images: Vec<RgbImage> = (0..study.slices())
+        .map(|k| RgbImage::from_raw(w, h, study.rgb_slice(k)).expect("width x height x 3 bytes"))
+        .collect();
+    let masks = segment_volume(seg, &images, batch)?;
+    for (k, (image, mask)) in images.iter().zip(&masks).enumerate() {
+        let path = slices_dir.join(format!("slice_{:03}_pred.png", k + 1));
+        mask.save(&path).with_context(|| format!("cannot write {}", path.display()))?;
+        if write_overlay {
+            let path = slices_dir.join(format!("slice_{:03}_overlay.png", k + 1));
+            overlay(image, mask, 0.5).save(&path).with_context(|| format!("cannot write {}", path.display()))?;
         }
     }
+    let masks: Vec<Vec<u8>> = masks.into_iter().map(GrayImage::into_raw).collect();
     let refs: Vec<&[u8]> = masks.iter().map(Vec::as_slice).collect();
     let summary = summarize(&study.flair, &refs);
     let nii = nifti::write_mask(&study.flair, &masks.concat())?;
     let path = dir.join("mask.nii.gz");
     fs::write(&path, nii).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(summary)
+}
+
+/// The masks of a volume's slices (in order) at their own sizes: the model on every slice (with
+/// its neighbours where the model reads them), then the model's post-processing, 3D step
+/// included. What `segment` does with every study and every folder of numbered slices.
+pub fn segment_volume(seg: &Segmenter, slices: &[RgbImage], batch: usize) -> Result<Vec<GrayImage>> {
+    let refs: Vec<&RgbImage> = slices.iter().collect();
+    let probs = seg.volume_probabilities(&refs, batch, |_| {})?;
+    let dims: Vec<(u32, u32)> = slices.iter().map(RgbImage::dimensions).collect();
+    Ok(volume_masks(&probs, seg.meta().config.input_size as u32, &dims, &seg.meta().postprocess))
 }
 
 fn print(group: &StudyFiles, study: &Study, s: &Summary, dir: &Path, json: bool) -> Result<()> {
@@ -114,22 +119,8 @@ fn print(group: &StudyFiles, study: &Study, s: &Summary, dir: &Path, json: bool)
     for note in &study.notes {
         eprintln!("note: {}: {}: {note}", group.name, study.label);
     }
-    println!("{}\t{}\t{}\t{}", group.name, study.label, study.mode, summary_text(s));
+    println!("{}\t{}\t{}\t{}", group.name, study.label, study.mode, s.text());
     Ok(())
-}
-
-/// `12.40 mL tumor on 7/24 slices; largest diameter 41.3 mm (slice 12)`
-pub fn summary_text(s: &Summary) -> String {
-    let amount = match s.volume_ml {
-        Some(ml) => format!("{ml:.2} mL tumor"),
-        None => format!("{:.3}% of voxels tumor (no voxel spacing: mL unknown)", s.tumor_percent),
-    };
-    let diameter = match (s.largest_diameter_mm, s.largest_diameter_px, s.largest_slice) {
-        (Some(mm), _, Some(k)) => format!("; largest diameter {mm:.1} mm (slice {k})"),
-        (None, Some(px), Some(k)) => format!("; largest diameter {px:.0} px (slice {k})"),
-        _ => String::new(),
-    };
-    format!("{amount} on {}/{} slices{diameter}", s.slices_with_tumor, s.slices)
 }
 
 /// `dir`, or `dir_2`, `dir_3`, ... when an earlier study of the same input already took it.

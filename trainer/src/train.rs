@@ -8,7 +8,7 @@ use anyhow::{Context, Result, bail};
 use brainseg_core::conv::ConvImpl;
 use brainseg_core::loss::segmentation_loss;
 use brainseg_core::model_file::{self, ModelMeta, Provenance, WeightStorage};
-use brainseg_core::preprocess::{Normalization, batch_tensor};
+use brainseg_core::preprocess::{Normalization, batch_tensor_stacks};
 use brainseg_core::{UNet, UNetConfig};
 use burn::module::Module;
 use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
@@ -166,6 +166,9 @@ pub fn run(mut cfg: TrainConfig, opts: RunOptions) -> Result<()> {
             cfg.normalization = Some(meta.normalization);
             if same_size == cfg.model {
                 Some(net)
+            } else if widen::is_adding_context(&same_size, &cfg.model) {
+                eprintln!("adding {} neighbouring slice(s) on each side to {}'s input, at zero weight", cfg.model.context(), path.display());
+                Some(widen::add_context(&net, &cfg.model, &train_device)?)
             } else if widen::is_doubling(&same_size, &cfg.model) {
                 eprintln!("widening {} from base width {} to {}", path.display(), same_size.base_channels, cfg.model.base_channels);
                 Some(widen::widen(&net, &cfg.model, &train_device, cfg.seed)?)
@@ -211,6 +214,7 @@ pub fn run(mut cfg: TrainConfig, opts: RunOptions) -> Result<()> {
     let steps = steps_per_epoch(&train, &cfg);
     let total_steps = steps * cfg.epochs;
     let augment = if cfg.augment { Augment { flair_fill: cfg.flair_fill, ..Augment::default() } } else { Augment::none() };
+    let context = dataset::context_table(&train, cfg.model.context());
     let mut steps_this_call = 0;
     // Under nohup the bar is hidden: log a line every few steps instead.
     let interactive = std::io::stderr().is_terminal();
@@ -228,10 +232,15 @@ pub fn run(mut cfg: TrainConfig, opts: RunOptions) -> Result<()> {
         let mut images_done = 0usize;
         for (step, batch) in order.chunks(cfg.batch_size).enumerate().skip(state.step_in_epoch) {
             let mut rng = SmallRng::seed_from_u64(cfg.seed ^ ((state.epoch * 1_000_003 + step) as u64) << 1);
-            let pairs: Vec<_> =
-                batch.iter().map(|&i| augment.apply(&train[i].image, &train[i].mask, &mut rng)).collect();
-            let images: Vec<_> = pairs.iter().map(|(i, _)| i).collect();
-            let x = batch_tensor(&images, &norm, &train_device);
+            let pairs: Vec<_> = batch
+                .iter()
+                .map(|&i| {
+                    let stack: Vec<_> = context[i].iter().map(|&j| &train[j].image).collect();
+                    augment.apply_stack(&stack, &train[i].mask, &mut rng)
+                })
+                .collect();
+            let stacks: Vec<Vec<_>> = pairs.iter().map(|(i, _)| i.iter().collect()).collect();
+            let x = batch_tensor_stacks(&stacks, &norm, &train_device);
             let y = mask_tensor(pairs.iter().map(|(_, m)| m.as_raw().as_slice()), size, &train_device);
             let loss = segmentation_loss(model.forward(x), y);
             let loss_value = f64::from(loss.clone().into_scalar::<f32>());
@@ -281,11 +290,11 @@ pub fn run(mut cfg: TrainConfig, opts: RunOptions) -> Result<()> {
         let seconds = seconds_before + started.elapsed().as_secs_f64();
         let train_loss = state.epoch_loss_sum / steps as f64;
         let eval_model = exported(&model, ema.as_ref());
-        let summary = validate(&eval_model, &val, size, &norm, cfg.batch_size, &device)?;
+        let summary = validate(&eval_model, &cfg.model, &val, norm, cfg.batch_size, &device)?;
         // With an average, the latest weights too, so a run shows what the average bought.
         let latest_model = ema.is_some().then(|| exported(&model, None));
         if let Some(latest_model) = &latest_model {
-            let latest = validate(latest_model, &val, size, &norm, cfg.batch_size, &device)?;
+            let latest = validate(latest_model, &cfg.model, &val, norm, cfg.batch_size, &device)?;
             eprintln!("epoch {}: latest (not averaged) weights: validation Dice {:.4}", state.epoch + 1, latest.dice);
         }
         if opts.keep_epochs {

@@ -1,60 +1,60 @@
 //! Scoring a model on loaded slices: per-epoch validation, `evaluate` and `tune`'s grid.
 
-use anyhow::{Result, anyhow};
-use brainseg_core::infer::probabilities;
+use anyhow::Result;
 use brainseg_core::metrics::{Confusion, Evaluation, Summary};
-use brainseg_core::postprocess::{PostProcess, mask_from_probabilities};
-use brainseg_core::preprocess::{Normalization, batch_tensor, fit_to_input};
-use brainseg_core::UNet;
+use brainseg_core::postprocess::{PostProcess, VolumeRule, volume_masks};
+use brainseg_core::preprocess::Normalization;
+use brainseg_core::{ModelMeta, Segmenter, UNet, UNetConfig};
 use burn::prelude::*;
+use image::RgbImage;
 use indicatif::ProgressBar;
 
-use crate::dataset::Sample;
+use crate::dataset::{Sample, patient_runs};
 
-/// Tumor probabilities of every sample at the model's `size` (`size*size` each), batch by batch.
-#[allow(clippy::too_many_arguments)]
-pub fn predict(
-    model: &UNet,
-    samples: &[Sample],
-    size: u32,
-    norm: &Normalization,
-    batch: usize,
-    flip_tta: bool,
-    device: &Device,
-    progress: Option<&ProgressBar>,
-) -> Result<Vec<Vec<f32>>> {
+/// Tumor probabilities of every sample at the model's input size (`size*size` each), each
+/// patient's slices run as one volume (a model reading neighbouring slices gets them) through
+/// the same [`Segmenter`] as `segment` and the page.
+pub fn predict(seg: &Segmenter, samples: &[Sample], batch: usize, progress: Option<&ProgressBar>) -> Result<Vec<Vec<f32>>> {
     let mut out = Vec::with_capacity(samples.len());
-    for chunk in samples.chunks(batch.max(1)) {
-        let resized: Vec<_> = chunk.iter().map(|s| fit_to_input(&s.image, size)).collect();
-        let images: Vec<_> = resized.iter().map(|c| c.as_ref()).collect();
-        let x = batch_tensor(&images, norm, device);
-        let data = probabilities(model, x, flip_tta).try_into_data().map_err(|e| anyhow!("{e:?}"))?;
-        let probs = data.try_into_vec::<f32>().map_err(|e| anyhow!("{e:?}"))?;
-        let per = probs.len() / chunk.len();
-        out.extend(probs.chunks_exact(per).map(<[f32]>::to_vec));
-        if let Some(p) = progress {
-            p.inc(chunk.len() as u64);
-        }
+    for run in patient_runs(samples) {
+        let volume: Vec<&RgbImage> = samples[run.clone()].iter().map(|s| &s.image).collect();
+        let mut done = 0;
+        out.extend(seg.volume_probabilities(&volume, batch, |n| {
+            if let Some(p) = progress {
+                p.inc((n - done) as u64);
+            }
+            done = n;
+        })?);
     }
     Ok(out)
 }
 
+/// A [`Segmenter`] of a network being trained or tuned, without a model file.
+pub fn segmenter(model: &UNet, config: &UNetConfig, norm: Normalization, flip_tta: bool, device: &Device) -> Segmenter {
+    let mut meta = ModelMeta::new(config.clone(), norm);
+    meta.flip_tta = flip_tta;
+    Segmenter::new(model.clone(), meta, device.clone())
+}
+
 /// Metrics of `probs` (model resolution) against the samples' masks (their own resolution)
-/// under `post`.
+/// under `post`, each patient's slices post-processed as one volume.
 pub fn score(samples: &[Sample], probs: &[Vec<f32>], post: &PostProcess) -> Evaluation {
     let mut eval = Evaluation::new();
-    for (s, p) in samples.iter().zip(probs) {
-        let (w, h) = s.mask.dimensions();
-        let size = (p.len() as f64).sqrt() as u32;
-        let pred = mask_from_probabilities(p, size, w, h, post);
-        eval.add_slice(&s.patient, Confusion::from_masks(pred.as_raw(), s.mask.as_raw()));
+    for run in patient_runs(samples) {
+        let Some(first) = probs.get(run.start) else { break };
+        let size = (first.len() as f64).sqrt() as u32;
+        let dims: Vec<(u32, u32)> = samples[run.clone()].iter().map(|s| s.mask.dimensions()).collect();
+        let masks = volume_masks(&probs[run.clone()], size, &dims, post);
+        for (s, pred) in samples[run].iter().zip(masks) {
+            eval.add_slice(&s.patient, Confusion::from_masks(pred.as_raw(), s.mask.as_raw()));
+        }
     }
     eval
 }
 
 /// Per-epoch validation: plain threshold 0.5, no test-time augmentation.
-pub fn validate(model: &UNet, samples: &[Sample], size: u32, norm: &Normalization, batch: usize, device: &Device) -> Result<Summary> {
-    let probs = predict(model, samples, size, norm, batch, false, device, None)?;
+pub fn validate(model: &UNet, config: &UNetConfig, samples: &[Sample], norm: Normalization, batch: usize, device: &Device) -> Result<Summary> {
+    let probs = predict(&segmenter(model, config, norm, false, device), samples, batch, None)?;
     Ok(score(samples, &probs, &PostProcess::default()).summary())
 }
 
@@ -69,7 +69,17 @@ pub struct Tuned {
 /// noise on 18 patients).
 pub const DICE_TIE: f64 = 0.005;
 
-/// Scores every threshold and minimum region size on `predicted`: the probabilities of
+/// The 3D steps `tune` tries (see [`VolumeRule`]).
+pub const VOLUME_RULES: [VolumeRule; 6] = [
+    VolumeRule::Off,
+    VolumeRule::Largest,
+    VolumeRule::RelativeToLargest { fraction: 0.1 },
+    VolumeRule::RelativeToLargest { fraction: 0.25 },
+    VolumeRule::RelativeToLargest { fraction: 0.5 },
+    VolumeRule::MinSlices { slices: 2 },
+];
+
+/// Scores every threshold, minimum region size and 3D rule on `predicted`: the probabilities of
 /// `samples`, once per flip-TTA choice tried. The first result is the choice: the highest slice
 /// specificity among the settings tied with the best global Dice, because a red outline on a
 /// normal slice costs a reader more than the few pixels a larger minimum region trims off real
@@ -81,9 +91,11 @@ pub fn grid(samples: &[Sample], predicted: &[(bool, Vec<Vec<f32>>)]) -> Vec<Tune
             // Areas are pixels at the model's input size; 400 and 800 matter at 256x256, where
             // the smallest plausible tumor covers four times the pixels it does at 128x128.
             for min_component_area in [0, 10, 25, 50, 100, 200, 400, 800] {
-                let post = PostProcess { threshold, min_component_area };
-                let summary = score(samples, probs, &post).summary();
-                results.push(Tuned { flip_tta: *flip_tta, post, summary });
+                for volume in VOLUME_RULES {
+                    let post = PostProcess { threshold, min_component_area, volume };
+                    let summary = score(samples, probs, &post).summary();
+                    results.push(Tuned { flip_tta: *flip_tta, post, summary });
+                }
             }
         }
     }
@@ -112,7 +124,7 @@ mod tests {
 
     fn tuned(min_component_area: usize, dice: f64, slice_specificity: f64) -> Tuned {
         let summary = Summary { dice, slice_specificity, ..Evaluation::default().summary() };
-        Tuned { flip_tta: false, post: PostProcess { threshold: 0.5, min_component_area }, summary }
+        Tuned { flip_tta: false, post: PostProcess::slice(0.5, min_component_area), summary }
     }
 
     #[test]

@@ -40,6 +40,65 @@ pub fn widen(narrow: &UNet, wide: &UNetConfig, device: &Device, seed: u64) -> Re
     Ok(model)
 }
 
+/// Whether `wide` is `narrow` reading neighbouring slices too (2.5D input from a 2D model).
+pub fn is_adding_context(narrow: &UNetConfig, wide: &UNetConfig) -> bool {
+    narrow.context() == 0
+        && wide.context() > 0
+        && UNetConfig { in_channels: wide.in_channels, context_slices: wide.context_slices, ..narrow.clone() } == *wide
+}
+
+/// `narrow` (a 2D model) in the architecture `wide`, which also reads neighbouring slices: the
+/// first convolution's weights for the middle slice are `narrow`'s and those for the neighbours
+/// zero, so the network computes `narrow`'s function at step 0 and learns what the neighbours
+/// add (their weights get gradients from the first step).
+pub fn add_context(narrow: &UNet, wide: &UNetConfig, device: &Device) -> Result<UNet> {
+    let mut mapper = AddContext { next: float_params(narrow).into_iter(), middle: wide.context(), failure: None };
+    let model = wide.init(device).map(&mut mapper);
+    if let Some(e) = mapper.failure {
+        bail!("cannot add context slices to the model: {e}");
+    }
+    if mapper.next.next().is_some() {
+        bail!("cannot add context slices to the model: it has more parameters than the new network");
+    }
+    Ok(model)
+}
+
+struct AddContext<I> {
+    next: I,
+    /// Position of the segmented slice in the stack.
+    middle: usize,
+    failure: Option<String>,
+}
+
+impl<I: Iterator<Item = (Vec<usize>, Vec<f32>)>> ModuleMapper for AddContext<I> {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        let Some((shape, values)) = self.next.next() else {
+            self.failure.get_or_insert_with(|| "it has fewer parameters than the new network".into());
+            return param;
+        };
+        let middle = self.middle;
+        refill(param, &mut self.failure, |wide| {
+            if wide == shape.as_slice() {
+                return Ok(values);
+            }
+            // The first convolution, [out, 3 * slices, k, k] from [out, 3, k, k].
+            match (shape.as_slice(), wide) {
+                ([o, 3, kh, kw], [o2, c, kh2, kw2]) if o == o2 && kh == kh2 && kw == kw2 && c % 3 == 0 => {
+                    let per = kh * kw;
+                    let mut out = vec![0.0; o * c * per];
+                    for oc in 0..*o {
+                        let src = &values[oc * 3 * per..(oc + 1) * 3 * per];
+                        let at = (oc * c + 3 * middle) * per;
+                        out[at..at + 3 * per].copy_from_slice(src);
+                    }
+                    Ok(out)
+                }
+                _ => Err(format!("shape {shape:?} does not map to {wide:?}")),
+            }
+        })
+    }
+}
+
 struct Widen<I> {
     next: I,
     seed: u64,
@@ -159,6 +218,25 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_context_model_started_from_a_2d_one_computes_its_function() {
+        let device = Device::flex();
+        device.seed(4);
+        let flat = UNetConfig::new().with_base_channels(4).with_depth(2).with_norm_groups(2).with_input_size(16);
+        let stacked = flat.clone().with_context(1);
+        assert!(is_adding_context(&flat, &stacked));
+        assert!(!is_adding_context(&flat, &stacked.clone().with_base_channels(8)));
+        let narrow = flat.init(&device);
+        let wide = add_context(&narrow, &stacked, &device).unwrap();
+        let normal = burn::tensor::Distribution::Normal(0.0, 1.0);
+        let middle = Tensor::<4>::random([2, 3, 16, 16], normal, &device);
+        let below = Tensor::<4>::random([2, 3, 16, 16], normal, &device);
+        let above = Tensor::<4>::random([2, 3, 16, 16], normal, &device);
+        let x = Tensor::cat(vec![below, middle.clone(), above], 1);
+        let diff = max_diff(wide.forward(x), narrow.forward(middle));
+        assert!(diff < 1e-4, "{diff}");
     }
 
     #[test]

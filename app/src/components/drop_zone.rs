@@ -23,11 +23,16 @@ pub fn DropZone() -> impl IntoView {
     // A file dropped beside the zone would make the browser leave the page to show it.
     let _ = window_event_listener(leptos::ev::dragover, |ev| ev.prevent_default());
     let _ = window_event_listener(leptos::ev::drop, |ev| ev.prevent_default());
-    // Images go straight to the queue; scans are read and stacked into studies first.
+    // Images go straight to the queue, numbered slices of one folder as a study (the CLI's
+    // rule); scans are read and stacked into studies first.
     let add = move |picked: Vec<Picked>| {
         let (images, scans): (Vec<Picked>, Vec<Picked>) =
             picked.into_iter().partition(|p| files::is_image(&p.path) || !files::may_be_scan(&p.path));
-        enqueue(state, rt, images.into_iter().map(job).collect());
+        let (singles, volumes) = scans::numbered_volumes(images);
+        enqueue(state, rt, singles.into_iter().map(job).collect());
+        for volume in volumes {
+            spawn_local(scans::load_numbered(state, rt, volume));
+        }
         if !scans.is_empty() {
             spawn_local(scans::load(state, rt, scans));
         }

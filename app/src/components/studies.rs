@@ -1,7 +1,7 @@
 //! One panel per DICOM series or NIfTI volume: how its channels were filled, tumor volume,
 //! slices with tumor, largest diameter, what the reader noticed, and the mask downloads.
 
-use brainseg_study::measure::{Summary, summarize};
+use brainseg_study::measure::summarize;
 use brainseg_study::{file_stem, nifti};
 use leptos::prelude::*;
 
@@ -11,21 +11,6 @@ use crate::state::{StudyEntry, use_state};
 fn report(result: Result<(), String>) {
     if let Err(e) = result {
         let _ = web_sys::window().map(|w| w.alert_with_message(&format!("Download failed: {e}")));
-    }
-}
-
-fn volume_text(s: &Summary) -> String {
-    match s.volume_ml {
-        Some(ml) => format!("{ml:.2} mL"),
-        None => format!("{:.3}% of voxels (no voxel spacing in the file: mL unknown)", s.tumor_percent),
-    }
-}
-
-fn diameter_text(s: &Summary) -> String {
-    match (s.largest_diameter_mm, s.largest_diameter_px, s.largest_slice) {
-        (Some(mm), _, Some(k)) => format!("{mm:.1} mm (slice {k})"),
-        (None, Some(px), Some(k)) => format!("{px:.0} px (slice {k})"),
-        _ => "–".into(),
     }
 }
 
@@ -75,14 +60,14 @@ fn StudyPanel(study: StudyEntry) -> impl IntoView {
                 <dt>"Segmented"</dt>
                 <dd data-testid="study-done">{move || format!("{} of {total} slices", finished.get())}</dd>
                 <dt>"Tumor volume"</dt>
-                <dd data-testid="study-volume">{move || figures.get().map_or("…".into(), |f| volume_text(&f))}</dd>
+                <dd data-testid="study-volume">{move || figures.get().map_or("…".into(), |f| f.amount_text())}</dd>
                 <dt>"Slices with tumor"</dt>
                 <dd data-testid="study-slices">
                     {move || figures.get().map_or("…".into(), |f| format!("{} of {}", f.slices_with_tumor, f.slices))}
                 </dd>
                 <dt>"Largest diameter"</dt>
                 <dd data-testid="study-diameter">
-                    {move || figures.get().map_or("…".into(), |f| diameter_text(&f))}
+                    {move || figures.get().map_or("…".into(), |f| f.diameter_text().unwrap_or_else(|| "–".into()))}
                     <Show when=move || figures.with(|f| f.as_ref().is_some_and(|f| f.largest_slice.is_some()))>
                         " "<button type="button" class="link" on:click=show_largest>"show"</button>
                     </Show>

@@ -47,7 +47,12 @@ pub fn Viewer() -> impl IntoView {
         move |_| {
             let entry = state.selected_entry()?;
             let slice = entry.segmented()?.clone();
-            let mask = slice.mask(&state.post());
+            let post = state.post();
+            // A slice of a complete study shows the study's mask (3D step included).
+            let study_mask = state
+                .study_of(entry.id)
+                .and_then(|st| state.slices.with(|s| st.slice_mask(entry.id, s, &post)));
+            let mask = study_mask.unwrap_or_else(|| slice.mask(&post));
             Some(Shown { name: entry.name, coverage: coverage_percent(&mask), slice, mask: Arc::new(mask) })
         },
         |_, _| true,

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use brainseg_core::model_file::WeightStorage;
-use brainseg_core::postprocess::PostProcess;
+use brainseg_core::postprocess::{PostProcess, VolumeRule};
 use brainseg_core::{Preset, UNetConfig};
 use clap::{Args, ValueEnum};
 
@@ -48,6 +48,11 @@ pub struct TrainArgs {
     /// Side of the square the slices are resized to.
     #[arg(long)]
     pub input_size: Option<usize>,
+    /// Neighbouring slices on each side given to the network as extra channels (2.5D input; 1:
+    /// slices z-1, z, z+1, 9 channels). With --init-from a 2D model, the new channels start at
+    /// zero weight, so training begins at that model's accuracy.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=3))]
+    pub context_slices: u8,
     /// Epochs of the cosine schedule (default 30). With --resume, only a larger value given here
     /// changes the saved run's.
     #[arg(long)]
@@ -162,6 +167,12 @@ pub struct PostArgs {
     /// model file's).
     #[arg(long)]
     pub min_region: Option<usize>,
+    /// The 3D step on volumes (DICOM series, NIfTI, a folder of numbered slices, a patient's
+    /// slices in `evaluate`): `off`, `largest` (keep the largest 3D tumor component),
+    /// `relative:F` (components of at least F x the largest), `min-slices:N` (components over
+    /// at least N slices). Default: the model file's, chosen by `tune`.
+    #[arg(long = "3d", value_name = "RULE", value_parser = parse_volume_rule)]
+    pub volume: Option<VolumeRule>,
 }
 
 impl PostArgs {
@@ -174,6 +185,7 @@ impl PostArgs {
             post.threshold = t;
         }
         post.min_component_area = self.min_region.unwrap_or(post.min_component_area);
+        post.volume = self.volume.unwrap_or(post.volume);
         Ok(post)
     }
 }
@@ -273,6 +285,7 @@ impl TrainArgs {
         if let Some(s) = self.input_size {
             model.input_size = s;
         }
+        let model = model.with_context(usize::from(self.context_slices));
         TrainConfig {
             data: self.data.clone(),
             model,
@@ -296,6 +309,20 @@ impl TrainArgs {
             init_from: self.init_from.clone(),
             ema_decay: self.ema_decay,
         }
+    }
+}
+
+fn parse_volume_rule(s: &str) -> Result<VolumeRule, String> {
+    let bad = || format!("{s} is not a 3D rule (off, largest, relative:F with 0 < F <= 1, min-slices:N)");
+    match s.split_once(':') {
+        None if s == "off" => Ok(VolumeRule::Off),
+        None if s == "largest" => Ok(VolumeRule::Largest),
+        Some(("relative", f)) => match f.parse::<f32>() {
+            Ok(fraction) if fraction > 0.0 && fraction <= 1.0 => Ok(VolumeRule::RelativeToLargest { fraction }),
+            _ => Err(bad()),
+        },
+        Some(("min-slices", n)) => n.parse().map(|slices| VolumeRule::MinSlices { slices }).map_err(|_| bad()),
+        _ => Err(bad()),
     }
 }
 

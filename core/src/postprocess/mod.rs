@@ -1,8 +1,13 @@
-//! From probabilities to masks, tumor size and overlays.
+//! From probabilities to masks, tumor size and overlays: per slice here, per volume (3D
+//! components across slices) in [`volume`].
+
+pub mod volume;
 
 use image::imageops::{FilterType, resize};
 use image::{GrayImage, ImageBuffer, Luma, RgbImage};
 use serde::{Deserialize, Serialize};
+
+pub use volume::{VolumeRule, apply_volume_rule, volume_kept, volume_masks};
 
 /// How probabilities become a mask. Chosen on the validation split and stored in the model file.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -12,11 +17,22 @@ pub struct PostProcess {
     /// Connected tumor regions smaller than this many pixels (at the model's input size) are
     /// dropped: isolated specks are nearly always false positives on this data.
     pub min_component_area: usize,
+    /// What a volume (a study, a patient's numbered slices) keeps of its 3D tumor components;
+    /// lone slices are not affected. Model files from before this field: off.
+    #[serde(default)]
+    pub volume: VolumeRule,
 }
 
 impl Default for PostProcess {
     fn default() -> Self {
-        Self { threshold: 0.5, min_component_area: 0 }
+        Self { threshold: 0.5, min_component_area: 0, volume: VolumeRule::Off }
+    }
+}
+
+impl PostProcess {
+    /// Per-slice settings only (threshold and minimum region), the 3D step off.
+    pub fn slice(threshold: f32, min_component_area: usize) -> Self {
+        Self { threshold, min_component_area, volume: VolumeRule::Off }
     }
 }
 
@@ -73,10 +89,22 @@ pub fn mask_from_probabilities(
     height: u32,
     post: &PostProcess,
 ) -> GrayImage {
+    mask_from_kept(probs, &kept_pixels(probs, size, post), size, width, height, post.threshold)
+}
+
+/// The pixels at the model's resolution that are tumor after the threshold and the minimum
+/// region (1 = tumor): what the 3D step works on.
+pub fn kept_pixels(probs: &[f32], size: u32, post: &PostProcess) -> Vec<u8> {
     let mut keep: Vec<u8> = probs.iter().map(|&p| u8::from(p >= post.threshold)).collect();
     remove_small_components(&mut keep, size as usize, post.min_component_area);
-    let kept: Vec<f32> = probs.iter().zip(&keep).map(|(&p, &k)| if k != 0 { p } else { 0.0 }).collect();
-    let binarize = |p: f32| if p >= post.threshold { 255u8 } else { 0 };
+    keep
+}
+
+/// The mask at `width`x`height` of the probabilities where `keep` is set (see
+/// [`mask_from_probabilities`]).
+pub fn mask_from_kept(probs: &[f32], keep: &[u8], size: u32, width: u32, height: u32, threshold: f32) -> GrayImage {
+    let kept: Vec<f32> = probs.iter().zip(keep).map(|(&p, &k)| if k != 0 { p } else { 0.0 }).collect();
+    let binarize = |p: f32| if p >= threshold { 255u8 } else { 0 };
     if (width, height) == (size, size) {
         return GrayImage::from_vec(size, size, kept.into_iter().map(binarize).collect())
             .expect("size*size probabilities");
@@ -146,7 +174,7 @@ mod tests {
                 probs[y * 16 + x] = 0.9;
             }
         }
-        let post = PostProcess { threshold: 0.5, min_component_area: 4 };
+        let post = PostProcess::slice(0.5, 4);
         let mask = mask_from_probabilities(&probs, 16, 64, 32, &post);
         assert_eq!(mask.dimensions(), (64, 32));
         let cov = coverage_percent(&mask);
