@@ -29,7 +29,13 @@ mkdir -p "$ART/cli"
 "$CLI" segment "$ART/scans/dicom" "$ART/scans/flair.nii.gz" "$ART/scans/compressed.zip" --json --model dist/brainseg.bsm \
   --output "$ART/cli-scans" > "$ART/cli-scans.jsonl"
 
+# A folder of numbered phantom slices, a volume to the page and the CLI alike (3D step included).
+mkdir -p "$ART/numbered" "$ART/cli-numbered"
+for k in 1 2 3 4 5 6; do "$PHANTOM_BIN" "$ART/numbered/case_$k.png" 256 "$((k + 10))" > /dev/null; done
+"$CLI" segment "$ART/numbered" --model dist/brainseg.bsm --output "$ART/cli-numbered" > "$ART/cli-numbered/stdout.txt"
+
 cd tests/e2e
 PHANTOM="../../$ART/phantom.png" CLI_MASK="../../$ART/cli/phantom_pred.png" ARTIFACTS="../../$ART" \
   SCANS="../../$ART/scans" CLI_SCANS="../../$ART/cli-scans.jsonl" \
+  NUMBERED="../../$ART/numbered" CLI_NUMBERED="../../$ART/cli-numbered" \
   node run.mjs "$@"

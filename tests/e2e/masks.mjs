@@ -46,3 +46,32 @@ export function zipEntries(path) {
   }
   return count;
 }
+
+/** The entries of a zip archive written with stored (uncompressed) entries, as the page's
+ * downloads are: `[{ name, bytes }]` from the local file headers. */
+export function zipFiles(path) {
+  const bytes = readFileSync(path);
+  const files = [];
+  for (let i = 0; i + 30 <= bytes.length && bytes.readUInt32LE(i) === 0x04034b50; ) {
+    const method = bytes.readUInt16LE(i + 8);
+    const size = bytes.readUInt32LE(i + 18);
+    const nameLen = bytes.readUInt16LE(i + 26);
+    const extraLen = bytes.readUInt16LE(i + 28);
+    const name = bytes.subarray(i + 30, i + 30 + nameLen).toString('utf8');
+    const start = i + 30 + nameLen + extraLen;
+    if (method !== 0) throw new Error(`${name}: compression method ${method}, expected stored`);
+    files.push({ name, bytes: bytes.subarray(start, start + size) });
+    i = start + size;
+  }
+  return files;
+}
+
+/** `readMask` of PNG bytes in memory. */
+export function readMaskBytes(bytes) {
+  const png = PNG.sync.read(bytes);
+  const on = new Uint8Array(png.width * png.height);
+  for (let i = 0; i < on.length; i++) {
+    on[i] = png.data[4 * i] > 127 ? 1 : 0;
+  }
+  return { width: png.width, height: png.height, on };
+}

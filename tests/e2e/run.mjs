@@ -5,7 +5,7 @@ import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { agreement, pngSize, readMask, zipEntries } from './masks.mjs';
+import { agreement, pngSize, readMask, readMaskBytes, zipEntries, zipFiles } from './masks.mjs';
 import { dropFiles, foreign, launch, networkAfter, recordRequests, waitReady, waitSegmented } from './page.mjs';
 import { serve } from './server.mjs';
 
@@ -16,6 +16,8 @@ const PHANTOM = resolve(process.env.PHANTOM ?? join(ART, 'phantom.png'));
 const CLI_MASK = resolve(process.env.CLI_MASK ?? join(ART, 'cli/phantom_pred.png'));
 const SCANS = resolve(process.env.SCANS ?? join(ART, 'scans'));
 const CLI_SCANS = resolve(process.env.CLI_SCANS ?? join(ART, 'cli-scans.jsonl'));
+const NUMBERED = resolve(process.env.NUMBERED ?? join(ART, 'numbered'));
+const CLI_NUMBERED = resolve(process.env.CLI_NUMBERED ?? join(ART, 'cli-numbered'));
 // Model download and first-run shader compilation on a software GPU take a while.
 const READY_MS = 240_000;
 const SLICE_MS = 120_000;
@@ -147,6 +149,32 @@ async function scans(page, failures, mode) {
   return { panels, studyMs: Date.now() - start };
 }
 
+/** A folder of numbered phantom slices (on which the model finds tumor) becomes one study; its
+ * figures and every slice's mask (3D step included) equal `brainseg segment` on the folder. */
+async function numberedStudy(page, failures, mode, studiesBefore) {
+  await page.setInputFiles('[data-testid=folder-input]', NUMBERED);
+  const panels = await waitStudies(page, studiesBefore + 1);
+  const panel = panels.find((p) => /case_$/.test(p.label));
+  if (!failures.check(panel, `no study panel for the numbered folder: ${panels.map((p) => p.label)}`)) return {};
+  const line = readFileSync(join(CLI_NUMBERED, 'stdout.txt'), 'utf8').split('\n').find((l) => /numbered slices as one volume/.test(l));
+  const [, withTumor, total] = /on (\d+)\/(\d+) slices/.exec(line ?? '') ?? [];
+  failures.check(withTumor > 0, `the CLI found no tumor in the numbered folder: "${line}"`);
+  failures.check(panel.slices === `${withTumor} of ${total}`, `numbered study: page "${panel.slices}", CLI ${withTumor}/${total}`);
+  const section = `section[aria-label="Study ${panel.label}"]`;
+  const [file] = await Promise.all([page.waitForEvent('download'), page.click(`${section} [data-testid=save-study-pngs]`)]);
+  const path = join(ART, `${mode.name}_${file.suggestedFilename()}`);
+  await file.saveAs(path);
+  const masks = zipFiles(path);
+  failures.check(masks.length === Number(total), `numbered study zip holds ${masks.length} masks, expected ${total}`);
+  let worst = 1;
+  masks.forEach((m, k) => {
+    const cmp = agreement(readMaskBytes(m.bytes), readMask(join(CLI_NUMBERED, `case_${k + 1}_pred.png`)));
+    worst = Math.min(worst, cmp.agree);
+  });
+  failures.check(worst >= 0.99, `numbered study: page and CLI masks agree on only ${(100 * worst).toFixed(2)}% of pixels`);
+  return { numbered: `${panel.label}: ${panel.slices} slices with tumor, ${panel.volume}; masks agree >= ${(100 * worst).toFixed(2)}%` };
+}
+
 async function badAndGoodInOneDrop(page, failures) {
   await dropFiles(page, [
     { name: 'x.png', type: 'image/png', bytes: Buffer.from('this is a text file, not a PNG\n') },
@@ -211,6 +239,7 @@ async function runMode(mode) {
     await exampleAndZip(page, failures, mode, 4);
     if (mode.scans) {
       Object.assign(report, await scans(page, failures, mode));
+      Object.assign(report, await numberedStudy(page, failures, mode, 3));
       await page.screenshot({ path: join(ART, `${mode.name}-scans.png`), fullPage: true });
     }
     const late = networkAfter(requests, dropAt);
@@ -242,6 +271,7 @@ function describe({ report: r, failures }) {
     r.panels
       ? `  scans: ${r.panels.map((p) => `${p.label}: ${p.volume}, ${p.slices} slices with tumor`).join('; ')} (${r.studyMs} ms)`
       : `  scans: ${MODES.find((m) => m.name === r.mode)?.scans ? 'not reached' : 'checked on the CPU fallback only'}`,
+    `  numbered folder: ${r.numbered ?? 'not reached'}`,
     `  ${r.requests} requests, all to the page's origin: ${failures.every((f) => !f.startsWith('requests to'))}`,
     `  offline reload (server stopped, service worker): ${r.offlineBackend ? `ok, ${r.offlineBackend}` : 'not reached'}`,
     ...failures.map((f) => `  FAIL: ${f}`),

@@ -14,14 +14,14 @@ use crate::run_dir::write_atomic;
 
 /// Writes `model` (of `config`) to `out`; returns the number of tensors written.
 pub fn write(model: &UNet, config: &UNetConfig, out: &Path, device: &Device) -> Result<usize> {
-    let s = config.input_size;
-    let n = 3 * s * s;
+    let (s, c) = (config.input_size, config.in_channels);
+    let n = c * s * s;
     // Smooth, deterministic values in the range normalised MRI takes.
     let probe: Vec<f32> = (0..n).map(|i| ((i as f32 * 0.37).sin() + (i as f32 * 0.011).cos()) * 0.8).collect();
-    let input = Tensor::<4>::from_data(TensorData::new(probe.clone(), [1, 3, s, s]), device);
+    let input = Tensor::<4>::from_data(TensorData::new(probe.clone(), [1, c, s, s]), device);
     let logits = model.forward(input).into_data().convert::<f32>().try_into_vec::<f32>().map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let mut tensors = named_weights(model);
-    tensors.push(Named { name: "probe.input".into(), shape: vec![1, 3, s, s], values: probe });
+    tensors.push(Named { name: "probe.input".into(), shape: vec![1, c, s, s], values: probe });
     tensors.push(Named { name: "probe.logits".into(), shape: vec![1, 1, s, s], values: logits });
     let mut metadata = BTreeMap::new();
     metadata.insert("config".to_string(), serde_json::to_string(config)?);
