@@ -115,33 +115,29 @@ async fn run(state: AppState, rt: RuntimeStore) {
     }
 }
 
+/// Reads and decodes a dropped image file: the image and the conversions made to read it.
+pub async fn decode_file(file: &web_sys::File) -> Result<(RgbImage, Vec<String>), String> {
+    let bytes = browser::read_blob(file).await.map_err(|e| format!("cannot read the file: {e}"))?;
+    let slice = decode_slice(&bytes).map_err(|e| e.to_string())?;
+    Ok((slice.image, slice.conversions.iter().map(ToString::to_string).collect()))
+}
+
 async fn segment(engine: &Engine, input: Input) -> SliceStatus {
-    let (image, notes) = match input {
+    let (image, notes, volume) = match input {
         Input::Unreadable(e) => return SliceStatus::Failed(e),
-        Input::InVolume(volume, z) => {
-            let start = browser::now_ms();
-            return match engine.segment_in_volume(&volume, z).await {
-                Ok(prediction) => {
-                    let millis = browser::now_ms() - start;
-                    SliceStatus::Done(Arc::new(Segmented::new(volume[z].clone(), prediction, Vec::new(), millis)))
-                }
-                Err(e) => SliceStatus::Failed(format!("the model failed on this slice: {e}")),
-            };
-        }
-        Input::Image(image) => (image, Vec::new()),
-        Input::File(file) => {
-            let bytes = match browser::read_blob(&file).await {
-                Ok(bytes) => bytes,
-                Err(e) => return SliceStatus::Failed(format!("cannot read the file: {e}")),
-            };
-            match decode_slice(&bytes) {
-                Ok(slice) => (slice.image, slice.conversions.iter().map(ToString::to_string).collect()),
-                Err(e) => return SliceStatus::Failed(e.to_string()),
-            }
-        }
+        Input::InVolume(volume, z) => (volume[z].clone(), Vec::new(), Some((volume, z))),
+        Input::Image(image) => (image, Vec::new(), None),
+        Input::File(file) => match decode_file(&file).await {
+            Ok((image, notes)) => (image, notes, None),
+            Err(e) => return SliceStatus::Failed(e),
+        },
     };
     let start = browser::now_ms();
-    match engine.segment(&image).await {
+    let result = match &volume {
+        Some((volume, z)) => engine.segment_in_volume(volume, *z).await,
+        None => engine.segment(&image).await,
+    };
+    match result {
         Ok(prediction) => {
             let millis = browser::now_ms() - start;
             SliceStatus::Done(Arc::new(Segmented::new(image, prediction, notes, millis)))

@@ -4,14 +4,13 @@
 
 use std::sync::Arc;
 
-use brainseg_core::image_input::decode_slice;
 use brainseg_study::{Loader, Volume, numbered};
 use image::RgbImage;
 use leptos::prelude::*;
 
 use crate::browser;
 use crate::files::Picked;
-use crate::pipeline::{Input, RuntimeStore, enqueue};
+use crate::pipeline::{Input, RuntimeStore, decode_file, enqueue};
 use crate::state::{AppState, StudyEntry};
 
 /// Reads the files, one at a time so their bytes can go, then queues every study's slices.
@@ -90,15 +89,12 @@ pub async fn load_numbered(state: AppState, rt: RuntimeStore, pick: NumberedPick
     for p in pick.slices {
         let result = match p.file {
             Err(e) => Err(e),
-            Ok(file) => match browser::read_blob(&file).await {
-                Err(e) => Err(format!("cannot read the file: {e}")),
-                Ok(bytes) => decode_slice(&bytes).map_err(|e| e.to_string()),
-            },
+            Ok(file) => decode_file(&file).await,
         };
         match result {
-            Ok(slice) => {
-                notes.extend(slice.conversions.iter().map(|c| format!("{}: {c}", p.path)));
-                decoded.push((p.path, slice.image));
+            Ok((image, conversions)) => {
+                notes.extend(conversions.iter().map(|c| format!("{}: {c}", p.path)));
+                decoded.push((p.path, image));
             }
             Err(e) => failed.push((p.path, Input::Unreadable(e))),
         }

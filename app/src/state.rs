@@ -122,34 +122,33 @@ impl StudyEntry {
     }
 
     /// Every slice's pixels at the model's resolution that stay tumor under `post`, the 3D step
-    /// included, or `None` while any slice is unfinished (the 3D step needs the whole volume).
-    pub fn kept(&self, slices: &[SliceEntry], post: &PostProcess) -> Option<Kept> {
+    /// included, with the slices themselves, or `None` while any slice is unfinished (the 3D step
+    /// needs the whole volume).
+    fn kept<'a>(&self, slices: &'a [SliceEntry], post: &PostProcess) -> Option<(Vec<&'a Arc<Segmented>>, Kept)> {
         let mine = self.segmented(slices)?;
         let mut cache = self.kept_cache.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((_, kept)) = cache.as_ref().filter(|(p, k)| p == post && k.len() == mine.len()) {
-            return Some(kept.clone());
+            return Some((mine, kept.clone()));
         }
         let probs: Vec<&[f32]> = mine.iter().map(|s| s.prediction.probabilities.as_slice()).collect();
         let size = mine.first().map_or(0, |s| s.prediction.size);
         let kept = Arc::new(volume_kept(&probs, size, post));
         *cache = Some((*post, kept.clone()));
-        Some(kept)
+        Some((mine, kept))
     }
 
     /// Every slice's mask under `post` (3D step included), in slice order, or `None` while any
     /// is unfinished: the same masks as `brainseg segment` writes for the study.
     pub fn masks(&self, slices: &[SliceEntry], post: &PostProcess) -> Option<Vec<GrayImage>> {
-        let kept = self.kept(slices, post)?;
-        let mine = self.segmented(slices)?;
+        let (mine, kept) = self.kept(slices, post)?;
         Some(mine.iter().zip(kept.iter()).map(|(s, k)| s.mask_from(k, post)).collect())
     }
 
     /// The mask of one of its slices under `post` with the 3D step, once the study is complete.
     pub fn slice_mask(&self, id: usize, slices: &[SliceEntry], post: &PostProcess) -> Option<GrayImage> {
         let k = self.slice_ids.iter().position(|&i| i == id)?;
-        let kept = self.kept(slices, post)?;
-        let s = slices.iter().find(|e| e.id == id)?.segmented()?;
-        Some(s.mask_from(&kept[k], post))
+        let (mine, kept) = self.kept(slices, post)?;
+        Some(mine[k].mask_from(&kept[k], post))
     }
 
     /// How many of its slices are segmented (or failed).

@@ -129,16 +129,9 @@ impl Segmenter {
     /// WebGPU): how the page segments a study one slice at a time.
     pub async fn slice_probabilities_async(&self, volume: &[&RgbImage], z: usize) -> Result<Vec<f32>> {
         let size = self.input_size();
-        let context = self.meta.config.context();
-        let picked: Vec<usize> = stack_indices(volume.len(), z, context);
-        let resized: Vec<_> = picked.iter().map(|&k| fit_to_input(volume[k], size)).collect();
+        let resized: Vec<_> = self.stacks(volume, z..z + 1).remove(0).into_iter().map(|i| fit_to_input(i, size)).collect();
         let stack: Vec<&RgbImage> = resized.iter().map(|c| c.as_ref()).collect();
-        let data = self
-            .stack_probabilities(&[stack])
-            .into_data_async()
-            .await
-            .map_err(|e| Error::Device(format!("{e:?}")))?;
-        data.try_into_vec::<f32>().map_err(|e| Error::Device(format!("{e:?}")))
+        read_async(self.stack_probabilities(&[stack])).await
     }
 
     /// A prediction of an input of `width`x`height` from its probabilities, under the model's
@@ -168,19 +161,19 @@ impl Segmenter {
         if images.is_empty() {
             return Ok(Vec::new());
         }
-        let data = self
-            .probabilities(images)
-            .into_data_async()
-            .await
-            .map_err(|e| Error::Device(format!("{e:?}")))?;
-        let probs = data.try_into_vec::<f32>().map_err(|e| Error::Device(format!("{e:?}")))?;
-        Ok(self.predictions(images, probs))
+        Ok(self.predictions(images, read_async(self.probabilities(images)).await?))
     }
 }
 
 /// A tensor's values on the host, blocking (native backends).
 fn read(t: Tensor<4>) -> Result<Vec<f32>> {
     let data = t.try_into_data().map_err(|e| Error::Device(format!("{e:?}")))?;
+    data.try_into_vec::<f32>().map_err(|e| Error::Device(format!("{e:?}")))
+}
+
+/// A tensor's values on the host, awaiting the read-back (required on WebGPU).
+async fn read_async(t: Tensor<4>) -> Result<Vec<f32>> {
+    let data = t.into_data_async().await.map_err(|e| Error::Device(format!("{e:?}")))?;
     data.try_into_vec::<f32>().map_err(|e| Error::Device(format!("{e:?}")))
 }
 

@@ -141,6 +141,43 @@ pub fn refill<const D: usize, E>(
     })
 }
 
+/// `model` with every float parameter, in module order, replaced by `fill(shape, values, dims)`:
+/// the next of `params` (as [`float_params`] gives them) mapped onto the parameter's own `dims`.
+/// The one way widening, 2.5D input and weight averaging fill a network from host-side weights;
+/// `params` must hold exactly one entry per parameter.
+pub fn refill_all(
+    model: UNet,
+    params: Vec<(Vec<usize>, Vec<f32>)>,
+    fill: impl FnMut(&[usize], Vec<f32>, &[usize]) -> std::result::Result<Vec<f32>, String>,
+) -> std::result::Result<UNet, String> {
+    struct Fill<I, F> {
+        next: I,
+        fill: F,
+        failure: Option<String>,
+    }
+    impl<I, F> ModuleMapper for Fill<I, F>
+    where
+        I: Iterator<Item = (Vec<usize>, Vec<f32>)>,
+        F: FnMut(&[usize], Vec<f32>, &[usize]) -> std::result::Result<Vec<f32>, String>,
+    {
+        fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+            let Some((shape, values)) = self.next.next() else {
+                self.failure.get_or_insert_with(|| "fewer tensors than the network has parameters".into());
+                return param;
+            };
+            let fill = &mut self.fill;
+            refill(param, &mut self.failure, |dims| fill(&shape, values, dims))
+        }
+    }
+    let mut mapper = Fill { next: params.into_iter(), fill, failure: None };
+    let model = model.map(&mut mapper);
+    match (mapper.failure, mapper.next.next()) {
+        (Some(e), _) => Err(e),
+        (None, Some(_)) => Err("more tensors than the network has parameters".into()),
+        (None, None) => Ok(model),
+    }
+}
+
 fn hex_sha256(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -162,12 +199,17 @@ pub fn encode(model: UNet, mut meta: ModelMeta, storage: WeightStorage) -> Resul
     meta.weights_dtype = storage.name().to_string();
     meta.weights_sha256 = hex_sha256(&weights);
     let header = serde_json::to_vec(&meta).map_err(|e| Error::CorruptModel(e.to_string()))?;
+    Ok(assemble(&header, &weights))
+}
+
+/// The file's bytes: magic, header length, JSON header, weights.
+fn assemble(header: &[u8], weights: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(12 + header.len() + weights.len());
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&(header.len() as u32).to_le_bytes());
-    out.extend_from_slice(&header);
-    out.extend_from_slice(&weights);
-    Ok(out)
+    out.extend_from_slice(header);
+    out.extend_from_slice(weights);
+    out
 }
 
 /// Reads and checks the header; returns it with the weight bytes.
@@ -315,11 +357,7 @@ mod tests {
         let mut header = serde_json::to_value(&meta).unwrap();
         header["postprocess"].as_object_mut().unwrap().remove("volume").unwrap();
         header["config"].as_object_mut().unwrap().remove("context_slices").unwrap();
-        let header = serde_json::to_vec(&header).unwrap();
-        let mut old = MAGIC.to_vec();
-        old.extend_from_slice(&(header.len() as u32).to_le_bytes());
-        old.extend_from_slice(&header);
-        old.extend_from_slice(weights);
+        let old = assemble(&serde_json::to_vec(&header).unwrap(), weights);
         let (loaded, meta) = decode(&old, &device).unwrap();
         assert_eq!(meta.postprocess.volume, crate::postprocess::VolumeRule::Off);
         assert_eq!((meta.config.context(), meta.config.stack_len()), (0, 1));

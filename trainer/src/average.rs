@@ -9,9 +9,8 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use brainseg_core::model_file::{self, ModelMeta, WeightStorage, float_params, refill};
+use brainseg_core::model_file::{self, ModelMeta, WeightStorage, float_params, refill_all};
 use brainseg_core::UNet;
-use burn::module::{ModuleMapper, Param};
 use burn::prelude::*;
 
 use crate::model_source::model_bytes;
@@ -42,11 +41,10 @@ pub fn average(paths: &[PathBuf], device: &Device) -> Result<(UNet, ModelMeta)> 
     }
     let n = paths.len() as f32;
     sums.iter_mut().for_each(|(_, values)| values.iter_mut().for_each(|v| *v /= n));
-    let mut fill = Fill { next: sums.into_iter(), failure: None };
-    let net = net.map(&mut fill);
-    if let Some(e) = fill.failure {
-        bail!("cannot average the models: {e}");
-    }
+    let net = refill_all(net, sums, |shape, values, dims| {
+        if dims == shape { Ok(values) } else { Err(format!("a {shape:?} tensor for a {dims:?} parameter")) }
+    })
+    .map_err(|e| anyhow::anyhow!("cannot average the models: {e}"))?;
     Ok((net, meta))
 }
 
@@ -65,23 +63,6 @@ pub fn write(paths: &[PathBuf], output: &Path, device: &Device) -> Result<()> {
 fn read(path: &Path, device: &Device) -> Result<(UNet, ModelMeta)> {
     let bytes = model_bytes(Some(path))?;
     model_file::decode(&bytes, device).with_context(|| format!("{}: cannot load the model", path.display()))
-}
-
-struct Fill<I> {
-    next: I,
-    failure: Option<String>,
-}
-
-impl<I: Iterator<Item = (Vec<usize>, Vec<f32>)>> ModuleMapper for Fill<I> {
-    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
-        let Some((shape, values)) = self.next.next() else {
-            self.failure.get_or_insert_with(|| "fewer averaged tensors than parameters".into());
-            return param;
-        };
-        refill(param, &mut self.failure, |dims| {
-            if dims == shape.as_slice() { Ok(values) } else { Err(format!("a {shape:?} tensor for a {dims:?} parameter")) }
-        })
-    }
 }
 
 #[cfg(test)]

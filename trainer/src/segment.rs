@@ -111,21 +111,13 @@ pub fn run(seg: &Segmenter, jobs: &[Job], out: &Path, write_overlay: bool, batch
         let members: Vec<&Job> = volume.slices.iter().map(|&(_, i)| &jobs[i]).collect();
         let (ready, bad) = decode(&members);
         failed += bad;
-        let images: Vec<RgbImage> = ready.iter().map(|(_, i)| i.clone()).collect();
+        let images: Vec<&RgbImage> = ready.iter().map(|(_, i)| i).collect();
         let masks = segment_volume(seg, &images, batch)?;
-        let mut written = Vec::new();
-        for ((job, image), mask) in ready.iter().zip(masks) {
-            match write(out, job, image, &mask, write_overlay) {
-                Ok(()) => println!("{}\t{:.2}% tumor", job.input.display(), coverage_percent(&mask)),
-                Err(e) => {
-                    eprintln!("error: {}: {e:#}", job.input.display());
-                    failed += 1;
-                }
-            }
-            written.push(mask);
+        for ((job, image), mask) in ready.iter().zip(&masks) {
+            failed += usize::from(!save(out, job, image, mask, write_overlay));
         }
-        if let Some(summary) = volume_summary(&volume.key, &written) {
-            println!("{}\t{} numbered slices as one volume\t{}", volume.key, written.len(), summary.text());
+        if let Some(summary) = volume_summary(&volume.key, &masks) {
+            println!("{}\t{} numbered slices as one volume\t{}", volume.key, masks.len(), summary.text());
         }
     }
     singles.sort_unstable();
@@ -136,13 +128,7 @@ pub fn run(seg: &Segmenter, jobs: &[Job], out: &Path, write_overlay: bool, batch
         let images: Vec<_> = ready.iter().map(|(_, i)| i).collect();
         let predictions = seg.segment(&images)?;
         for ((job, image), pred) in ready.iter().zip(predictions) {
-            match write(out, job, image, &pred.mask, write_overlay) {
-                Ok(()) => println!("{}\t{:.2}% tumor", job.input.display(), pred.coverage_percent),
-                Err(e) => {
-                    eprintln!("error: {}: {e:#}", job.input.display());
-                    failed += 1;
-                }
-            }
+            failed += usize::from(!save(out, job, image, &pred.mask, write_overlay));
         }
     }
     Ok(failed)
@@ -171,6 +157,21 @@ fn decode<'a>(jobs: &[&'a Job]) -> (Vec<(&'a Job, RgbImage)>, usize) {
         }
     }
     (ready, failed)
+}
+
+/// Writes a job's mask (and overlay) and prints its coverage line, or its error line; returns
+/// whether it was written.
+fn save(out: &Path, job: &Job, image: &RgbImage, mask: &GrayImage, write_overlay: bool) -> bool {
+    match write(out, job, image, mask, write_overlay) {
+        Ok(()) => {
+            println!("{}\t{:.2}% tumor", job.input.display(), coverage_percent(mask));
+            true
+        }
+        Err(e) => {
+            eprintln!("error: {}: {e:#}", job.input.display());
+            false
+        }
+    }
 }
 
 fn write(out: &Path, job: &Job, image: &RgbImage, mask: &GrayImage, write_overlay: bool) -> Result<()> {

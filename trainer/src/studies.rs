@@ -74,7 +74,7 @@ fn segment_study(seg: &Segmenter, study: &Study, dir: &Path, write_overlay: bool
     let images: Vec<RgbImage> = (0..study.slices())
         .map(|k| RgbImage::from_raw(w, h, study.rgb_slice(k)).expect("width x height x 3 bytes"))
         .collect();
-    let masks = segment_volume(seg, &images, batch)?;
+    let masks = segment_volume(seg, &images.iter().collect::<Vec<_>>(), batch)?;
     for (k, (image, mask)) in images.iter().zip(&masks).enumerate() {
         let path = slices_dir.join(format!("slice_{:03}_pred.png", k + 1));
         mask.save(&path).with_context(|| format!("cannot write {}", path.display()))?;
@@ -95,10 +95,9 @@ fn segment_study(seg: &Segmenter, study: &Study, dir: &Path, write_overlay: bool
 /// The masks of a volume's slices (in order) at their own sizes: the model on every slice (with
 /// its neighbours where the model reads them), then the model's post-processing, 3D step
 /// included. What `segment` does with every study and every folder of numbered slices.
-pub fn segment_volume(seg: &Segmenter, slices: &[RgbImage], batch: usize) -> Result<Vec<GrayImage>> {
-    let refs: Vec<&RgbImage> = slices.iter().collect();
-    let probs = seg.volume_probabilities(&refs, batch, |_| {})?;
-    let dims: Vec<(u32, u32)> = slices.iter().map(RgbImage::dimensions).collect();
+pub fn segment_volume(seg: &Segmenter, slices: &[&RgbImage], batch: usize) -> Result<Vec<GrayImage>> {
+    let probs = seg.volume_probabilities(slices, batch, |_| {})?;
+    let dims: Vec<(u32, u32)> = slices.iter().map(|i| i.dimensions()).collect();
     Ok(volume_masks(&probs, seg.meta().config.input_size as u32, &dims, &seg.meta().postprocess))
 }
 

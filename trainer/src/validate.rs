@@ -2,7 +2,7 @@
 
 use anyhow::Result;
 use brainseg_core::metrics::{Confusion, Evaluation, Summary};
-use brainseg_core::postprocess::{PostProcess, VolumeRule, volume_masks};
+use brainseg_core::postprocess::{PostProcess, VolumeRule, apply_volume_rule, kept_pixels, mask_from_kept, volume_kept};
 use brainseg_core::preprocess::Normalization;
 use brainseg_core::{ModelMeta, Segmenter, UNet, UNetConfig};
 use burn::prelude::*;
@@ -36,20 +36,38 @@ pub fn segmenter(model: &UNet, config: &UNetConfig, norm: Normalization, flip_tt
     Segmenter::new(model.clone(), meta, device.clone())
 }
 
+/// The side of the square probability maps in `probs`.
+fn side(probs: &[Vec<f32>]) -> u32 {
+    probs.first().map_or(0, |p| (p.len() as f64).sqrt() as u32)
+}
+
+/// Applies the 3D step `rule` to `kept` (one entry per sample), each patient's slices as one
+/// volume.
+fn apply_per_patient(samples: &[Sample], kept: &mut [Vec<u8>], size: u32, rule: VolumeRule) {
+    for run in patient_runs(samples) {
+        apply_volume_rule(&mut kept[run], size as usize, rule);
+    }
+}
+
+/// Metrics of the probabilities where `kept` (model resolution, per sample) is set, against the
+/// samples' masks (their own resolution).
+fn score_kept(samples: &[Sample], probs: &[Vec<f32>], kept: &[Vec<u8>], threshold: f32) -> Evaluation {
+    let size = side(probs);
+    let mut eval = Evaluation::new();
+    for ((s, p), k) in samples.iter().zip(probs).zip(kept) {
+        let (w, h) = s.mask.dimensions();
+        let pred = mask_from_kept(p, k, size, w, h, threshold);
+        eval.add_slice(&s.patient, Confusion::from_masks(pred.as_raw(), s.mask.as_raw()));
+    }
+    eval
+}
+
 /// Metrics of `probs` (model resolution) against the samples' masks (their own resolution)
 /// under `post`, each patient's slices post-processed as one volume.
 pub fn score(samples: &[Sample], probs: &[Vec<f32>], post: &PostProcess) -> Evaluation {
-    let mut eval = Evaluation::new();
-    for run in patient_runs(samples) {
-        let Some(first) = probs.get(run.start) else { break };
-        let size = (first.len() as f64).sqrt() as u32;
-        let dims: Vec<(u32, u32)> = samples[run.clone()].iter().map(|s| s.mask.dimensions()).collect();
-        let masks = volume_masks(&probs[run.clone()], size, &dims, post);
-        for (s, pred) in samples[run].iter().zip(masks) {
-            eval.add_slice(&s.patient, Confusion::from_masks(pred.as_raw(), s.mask.as_raw()));
-        }
-    }
-    eval
+    let size = side(probs);
+    let kept: Vec<Vec<u8>> = patient_runs(samples).into_iter().flat_map(|run| volume_kept(&probs[run], size, post)).collect();
+    score_kept(samples, probs, &kept, post.threshold)
 }
 
 /// Per-epoch validation: plain threshold 0.5, no test-time augmentation.
@@ -91,10 +109,15 @@ pub fn grid(samples: &[Sample], predicted: &[(bool, Vec<Vec<f32>>)]) -> Vec<Tune
             // Areas are pixels at the model's input size; 400 and 800 matter at 256x256, where
             // the smallest plausible tumor covers four times the pixels it does at 128x128.
             for min_component_area in [0, 10, 25, 50, 100, 200, 400, 800] {
+                // The per-slice steps once; each 3D rule starts from a copy of their result.
+                let slice_post = PostProcess::slice(threshold, min_component_area);
+                let size = side(probs);
+                let per_slice: Vec<Vec<u8>> = probs.iter().map(|p| kept_pixels(p, size, &slice_post)).collect();
                 for volume in VOLUME_RULES {
-                    let post = PostProcess { threshold, min_component_area, volume };
-                    let summary = score(samples, probs, &post).summary();
-                    results.push(Tuned { flip_tta: *flip_tta, post, summary });
+                    let mut kept = per_slice.clone();
+                    apply_per_patient(samples, &mut kept, size, volume);
+                    let summary = score_kept(samples, probs, &kept, threshold).summary();
+                    results.push(Tuned { flip_tta: *flip_tta, post: PostProcess { volume, ..slice_post }, summary });
                 }
             }
         }

@@ -12,10 +12,9 @@
 //! for ever). Which dimension of a weight reads its input is told by the shape: `[out, in, k, k]`
 //! for the 3x3 and 1x1 convolutions, `[in, out, 2, 2]` for the transposed ones.
 
-use anyhow::{Result, bail};
-use brainseg_core::model_file::{float_params, refill};
+use anyhow::{Result, anyhow};
+use brainseg_core::model_file::{float_params, refill_all};
 use brainseg_core::{UNet, UNetConfig};
-use burn::module::{Module, ModuleMapper, Param};
 use burn::prelude::*;
 
 /// How far the split of a duplicated input channel's weight departs from half and half.
@@ -29,15 +28,11 @@ pub fn is_doubling(narrow: &UNetConfig, wide: &UNetConfig) -> bool {
 
 /// `narrow`'s function in the architecture `wide` (see the module docs); `seed` picks the splits.
 pub fn widen(narrow: &UNet, wide: &UNetConfig, device: &Device, seed: u64) -> Result<UNet> {
-    let mut mapper = Widen { next: float_params(narrow).into_iter(), seed, failure: None };
-    let model = wide.init(device).map(&mut mapper);
-    if let Some(e) = mapper.failure {
-        bail!("cannot widen the model: {e}");
-    }
-    if mapper.next.next().is_some() {
-        bail!("cannot widen the model: it has more parameters than the wide network");
-    }
-    Ok(model)
+    refill_all(wide.init(device), float_params(narrow), |shape, values, dims| {
+        let seed = seed ^ splitmix(values.len() as u64 ^ seed.rotate_left(17));
+        widen_values(&values, shape, dims, seed)
+    })
+    .map_err(|e| anyhow!("cannot widen the model: {e}"))
 }
 
 /// Whether `wide` is `narrow` reading neighbouring slices too (2.5D input from a 2D model).
@@ -52,68 +47,27 @@ pub fn is_adding_context(narrow: &UNetConfig, wide: &UNetConfig) -> bool {
 /// zero, so the network computes `narrow`'s function at step 0 and learns what the neighbours
 /// add (their weights get gradients from the first step).
 pub fn add_context(narrow: &UNet, wide: &UNetConfig, device: &Device) -> Result<UNet> {
-    let mut mapper = AddContext { next: float_params(narrow).into_iter(), middle: wide.context(), failure: None };
-    let model = wide.init(device).map(&mut mapper);
-    if let Some(e) = mapper.failure {
-        bail!("cannot add context slices to the model: {e}");
-    }
-    if mapper.next.next().is_some() {
-        bail!("cannot add context slices to the model: it has more parameters than the new network");
-    }
-    Ok(model)
-}
-
-struct AddContext<I> {
-    next: I,
-    /// Position of the segmented slice in the stack.
-    middle: usize,
-    failure: Option<String>,
-}
-
-impl<I: Iterator<Item = (Vec<usize>, Vec<f32>)>> ModuleMapper for AddContext<I> {
-    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
-        let Some((shape, values)) = self.next.next() else {
-            self.failure.get_or_insert_with(|| "it has fewer parameters than the new network".into());
-            return param;
-        };
-        let middle = self.middle;
-        refill(param, &mut self.failure, |wide| {
-            if wide == shape.as_slice() {
-                return Ok(values);
-            }
-            // The first convolution, [out, 3 * slices, k, k] from [out, 3, k, k].
-            match (shape.as_slice(), wide) {
-                ([o, 3, kh, kw], [o2, c, kh2, kw2]) if o == o2 && kh == kh2 && kw == kw2 && c % 3 == 0 => {
-                    let per = kh * kw;
-                    let mut out = vec![0.0; o * c * per];
-                    for oc in 0..*o {
-                        let src = &values[oc * 3 * per..(oc + 1) * 3 * per];
-                        let at = (oc * c + 3 * middle) * per;
-                        out[at..at + 3 * per].copy_from_slice(src);
-                    }
-                    Ok(out)
+    let middle = wide.context();
+    refill_all(wide.init(device), float_params(narrow), |shape, values, dims| {
+        if dims == shape {
+            return Ok(values);
+        }
+        // The first convolution, [out, 3 * slices, k, k] from [out, 3, k, k].
+        match (shape, dims) {
+            ([o, 3, kh, kw], [o2, c, kh2, kw2]) if o == o2 && kh == kh2 && kw == kw2 && c % 3 == 0 => {
+                let per = kh * kw;
+                let mut out = vec![0.0; o * c * per];
+                for oc in 0..*o {
+                    let src = &values[oc * 3 * per..(oc + 1) * 3 * per];
+                    let at = (oc * c + 3 * middle) * per;
+                    out[at..at + 3 * per].copy_from_slice(src);
                 }
-                _ => Err(format!("shape {shape:?} does not map to {wide:?}")),
+                Ok(out)
             }
-        })
-    }
-}
-
-struct Widen<I> {
-    next: I,
-    seed: u64,
-    failure: Option<String>,
-}
-
-impl<I: Iterator<Item = (Vec<usize>, Vec<f32>)>> ModuleMapper for Widen<I> {
-    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
-        let Some((shape, values)) = self.next.next() else {
-            self.failure.get_or_insert_with(|| "it has fewer parameters than the wide network".into());
-            return param;
-        };
-        let seed = self.seed ^ splitmix(values.len() as u64 ^ self.seed.rotate_left(17));
-        refill(param, &mut self.failure, |wide| widen_values(&values, &shape, wide, seed))
-    }
+            _ => Err(format!("shape {shape:?} does not map to {dims:?}")),
+        }
+    })
+    .map_err(|e| anyhow!("cannot add context slices to the model: {e}"))
 }
 
 /// The dimension of a weight that reads the previous layer's channels, if any.

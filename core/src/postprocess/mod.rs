@@ -41,36 +41,9 @@ pub fn remove_small_components(mask: &mut [u8], width: usize, min_area: usize) {
     if min_area <= 1 || width == 0 {
         return;
     }
-    let height = mask.len() / width;
-    let mut seen = vec![false; mask.len()];
-    let mut stack = Vec::new();
-    let mut region = Vec::new();
-    for start in 0..mask.len() {
-        if mask[start] == 0 || seen[start] {
-            continue;
-        }
-        seen[start] = true;
-        stack.push(start);
-        region.clear();
-        while let Some(i) = stack.pop() {
-            region.push(i);
-            let (x, y) = ((i % width) as isize, (i / width) as isize);
-            for dy in -1..=1 {
-                for dx in -1..=1 {
-                    let (nx, ny) = (x + dx, y + dy);
-                    if nx < 0 || ny < 0 || nx >= width as isize || ny >= height as isize {
-                        continue;
-                    }
-                    let j = ny as usize * width + nx as usize;
-                    if mask[j] != 0 && !seen[j] {
-                        seen[j] = true;
-                        stack.push(j);
-                    }
-                }
-            }
-        }
-        if region.len() < min_area {
-            for &i in &region {
+    for region in volume::components(&[&*mask], width) {
+        if region.voxels.len() < min_area {
+            for &(_, i) in &region.voxels {
                 mask[i] = 0;
             }
         }

@@ -39,18 +39,20 @@ impl std::fmt::Display for VolumeRule {
 }
 
 /// One 26-connected component: its voxels (slice, pixel) and the slices it reaches.
-struct Component {
-    voxels: Vec<(usize, usize)>,
+pub(super) struct Component {
+    pub(super) voxels: Vec<(usize, usize)>,
     first_slice: usize,
     last_slice: usize,
 }
 
-/// Labels the 26-connected components of `slices` (each `width` pixels wide, non-zero = on).
-fn components(slices: &[Vec<u8>], width: usize) -> Vec<Component> {
-    let mut seen: Vec<Vec<bool>> = slices.iter().map(|s| vec![false; s.len()]).collect();
+/// Labels the 26-connected components of `slices` (each `width` pixels wide, non-zero = on);
+/// on one slice, its 8-connected regions.
+pub(super) fn components<S: AsRef<[u8]>>(slices: &[S], width: usize) -> Vec<Component> {
+    let mut seen: Vec<Vec<bool>> = slices.iter().map(|s| vec![false; s.as_ref().len()]).collect();
     let mut found = Vec::new();
     let mut stack = Vec::new();
     for (z0, slice) in slices.iter().enumerate() {
+        let slice = slice.as_ref();
         for i0 in 0..slice.len() {
             if slice[i0] == 0 || seen[z0][i0] {
                 continue;
@@ -65,7 +67,7 @@ fn components(slices: &[Vec<u8>], width: usize) -> Vec<Component> {
                 let (x, y) = ((i % width) as isize, (i / width) as isize);
                 for nz in z.saturating_sub(1)..=(z + 1).min(slices.len() - 1) {
                     // Slices of other sizes never join (they cannot come from one volume).
-                    let plane = &slices[nz];
+                    let plane = slices[nz].as_ref();
                     if plane.len() != slice.len() {
                         continue;
                     }
