@@ -9,3 +9,5 @@ if ! rustup toolchain list | grep -q "^$(sed -n 's/^channel = "\(.*\)"/\1/p' rus
 fi
 # The browser build and its end-to-end tests: wasm32 target, trunk, wasm-bindgen-cli, Chromium.
 scripts/setup-web.sh
+# highdicom and pydicom, which the tests open brainseg's DICOM SEG with.
+scripts/setup-dicom-tools.sh

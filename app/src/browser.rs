@@ -27,6 +27,16 @@ pub async fn yield_now() {
 }
 
 /// Milliseconds since the page started (sub-millisecond resolution where the browser allows).
+/// 128 random bits (a DICOM SEG's new UIDs): four draws of 32 bits.
+pub fn random_bits() -> u128 {
+    (0..4).fold(0u128, |acc, _| acc << 32 | u128::from((js_sys::Math::random() * 4_294_967_296.0) as u32))
+}
+
+/// The wall clock, seconds since 1970 UTC.
+pub fn unix_seconds() -> i64 {
+    (js_sys::Date::now() / 1000.0) as i64
+}
+
 pub fn now_ms() -> f64 {
     window().performance().map_or(0.0, |p| p.now())
 }

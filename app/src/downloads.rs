@@ -1,4 +1,5 @@
-//! Masks and overlays as PNG files, made in the page and handed to the browser's downloads.
+//! Masks and overlays as PNG files (and a study's NIfTI and DICOM SEG), made in the page and
+//! handed to the browser's downloads.
 //! Names follow `brainseg segment`: `<stem>_pred.png` for masks, `<stem>_overlay.png` for overlays.
 
 use std::io::{Cursor, Write};
@@ -43,6 +44,11 @@ pub fn save_overlay(path: &str, overlay: &RgbImage) -> Result<(), String> {
 /// A study's mask volume as NIfTI (gzipped), on the input's grid and geometry.
 pub fn save_nifti(label: &str, bytes: &[u8]) -> Result<(), String> {
     save_file(&format!("{}_mask.nii.gz", file_stem(label)), bytes, "application/gzip")
+}
+
+/// A study's DICOM SEG (see `brainseg_study::dicom::seg`), named after the study.
+pub fn save_seg(label: &str, bytes: &[u8]) -> Result<(), String> {
+    save_file(&format!("{}_{}", file_stem(label), brainseg_study::dicom::seg::FILE_NAME), bytes, "application/dicom")
 }
 
 /// One zip of every mask, folders kept. Stored, not deflated: PNGs are compressed already.

@@ -118,6 +118,10 @@ impl Engine {
         self.segmenter.meta().config.input_size as u32
     }
 
+    pub fn model_sha256(&self) -> String {
+        self.segmenter.meta().weights_sha256.clone()
+    }
+
     pub fn postprocess(&self) -> brainseg_core::postprocess::PostProcess {
         self.segmenter.meta().postprocess
     }

@@ -55,6 +55,7 @@ pub fn start_engine(state: AppState, rt: RuntimeStore) {
         match Engine::load(progress).await {
             Ok(engine) => {
                 state.use_model_defaults(engine.postprocess());
+                state.model_sha256.set(engine.model_sha256());
                 let backend = engine.backend.to_string();
                 state.engine.set(EngineStatus::Ready { gpu: engine.backend.is_gpu(), backend });
                 rt.update_value(|r| r.engine = Some(Rc::new(engine)));

@@ -224,6 +224,8 @@ pub struct AppState {
     pub min_component_area: RwSignal<usize>,
     /// The model file's 3D step, applied to complete studies.
     pub volume_rule: RwSignal<VolumeRule>,
+    /// The model file's weights hash: a DICOM SEG's algorithm version.
+    pub model_sha256: RwSignal<String>,
     pub engine: RwSignal<EngineStatus>,
     pub summary: Memo<SetSummary>,
 }
@@ -247,6 +249,7 @@ impl AppState {
             set_threshold,
             min_component_area,
             volume_rule: RwSignal::new(VolumeRule::Off),
+            model_sha256: RwSignal::new(String::new()),
             engine: RwSignal::new(EngineStatus::Loading("Starting…".into())),
             summary,
         }

@@ -1,11 +1,14 @@
 //! Seed inputs for the fuzz targets (`study/fuzz`): small synthetic DICOM files in every
-//! supported transfer syntax, NIfTI volumes (plain and gzipped, in several storage orders), zips
+//! supported transfer syntax, an Enhanced MR multi-frame file (functional groups, two stacks) and
+//! a DICOM SEG (for the SEG reader), NIfTI volumes (plain and gzipped, in several storage orders), zips
 //! of a series, and single compressed frames for the `frames` target (a first byte picking the
 //! codec, as that target reads it, then the codestream).
 //! `cargo run -p brainseg-study --example fuzz_seeds -- study/fuzz/corpus`
 
 use std::path::PathBuf;
 
+use brainseg_study::dicom::seg::{self, SegInfo};
+use brainseg_study::synth::enhanced::enhanced_mr;
 use brainseg_study::synth::zip::zip;
 use brainseg_study::synth::{SeriesSpec, Syntax, dicom_series, encode, nifti, phantom_volume};
 
@@ -21,6 +24,15 @@ fn main() -> std::io::Result<()> {
     for syntax in Syntax::ALL {
         let files = dicom_series(&p, &SeriesSpec::axial("FLAIR"), syntax);
         std::fs::write(dicom.join(format!("{syntax:?}")), &files[0])?;
+    }
+    let enhanced = enhanced_mr(&[&p, &p], &SeriesSpec::axial("FLAIR"));
+    std::fs::write(dicom.join("EnhancedMr"), &enhanced)?;
+    let mut loader = brainseg_study::Loader::default();
+    loader.add("enhanced", &enhanced);
+    let volume = loader.finish().studies.remove(0).flair;
+    let info = SegInfo { model_sha256: "0", software_version: "seed", uid_seed: 1, unix_seconds: 0 };
+    if let Ok(Some(bytes)) = seg::write(&volume, &p.truth, &info) {
+        std::fs::write(dicom.join("Seg"), bytes)?;
     }
     let series = dicom_series(&p, &SeriesSpec::axial("FLAIR"), Syntax::JpegLossless);
     let named: Vec<(String, Vec<u8>)> = series.into_iter().enumerate().map(|(i, b)| (format!("DICOM/S1/IM{i}"), b)).collect();

@@ -3,11 +3,13 @@
 //! `OUT/dicom/IM*` (one axial FLAIR series, files named out of slice order),
 //! `OUT/flair.nii.gz` (the same phantom in RAS storage order), `OUT/compressed.zip` (the same
 //! phantom as a JPEG Lossless series of its own in a CD-style export: nested folders and a
-//! DICOMDIR) and `OUT/truth.json` (the phantom's tumor volume in millilitres and its slices with
+//! DICOMDIR), `OUT/enhanced.dcm` (the same phantom as one Enhanced MR multi-frame file, geometry
+//! in functional groups, frames shuffled) and `OUT/truth.json` (the phantom's tumor volume in millilitres and its slices with
 //! tumor).
 
 use std::path::PathBuf;
 
+use brainseg_study::synth::enhanced::enhanced_mr;
 use brainseg_study::synth::zip::zip;
 use brainseg_study::synth::{DicomWriter, SeriesSpec, Syntax, dicom_series, nifti, phantom_volume};
 
@@ -35,6 +37,12 @@ fn main() -> std::io::Result<()> {
         .collect();
     export.push(("DICOMDIR".into(), DicomWriter::new(Syntax::ExplicitLe, "1.2.840.10008.1.3.10").finish()));
     std::fs::write(out.join("compressed.zip"), zip(&export, true))?;
+    let spec = SeriesSpec {
+        study_uid: "1.2.826.0.1.3680043.2.1125.3".into(),
+        series_uid: "1.2.826.0.1.3680043.2.1125.3.1".into(),
+        ..SeriesSpec::axial("AX FLAIR ENHANCED")
+    };
+    std::fs::write(out.join("enhanced.dcm"), enhanced_mr(&[&p], &spec))?;
     let affine = [[-1.8, 0.0, 0.0, 115.0], [0.0, -1.8, 0.0, 115.0], [0.0, 0.0, 4.0, -40.0]];
     std::fs::write(out.join("flair.nii.gz"), nifti(&p, &affine, true))?;
     let per_slice = dims[0] * dims[1];

@@ -35,6 +35,10 @@ pub enum Error {
     Codec { codec: &'static str, detail: String },
     #[error("cannot open the zip: {0}")]
     Zip(String),
+    #[error("not an MR image: {0}; brainseg segments brain MR only")]
+    NotMr(String),
+    #[error("no DICOM SEG written: {0}")]
+    NoSeg(String),
 }
 
 pub type Result<T> = std::result::Result<T, Error>;

@@ -93,7 +93,14 @@ impl Loader {
             Kind::Zip => return self.add_zip(name, bytes),
             _ if is_dicomdir(name) => Ok(()),
             Kind::Nifti => nifti::read(file_part(name), bytes).map(|v| self.nifti.entry(folder_of(name)).or_default().push(v)),
-            Kind::Dicom | Kind::Other => dicom::parse(bytes).map(|image| self.dicom.push((name.to_string(), image))),
+            Kind::Dicom | Kind::Other => dicom::parse(bytes).map(|image| {
+                    let frames = dicom::functional::split(image);
+                    let several = frames.len() > 1;
+                    self.dicom.extend(frames.into_iter().map(|i| match i.frame_number {
+                        Some(k) if several => (format!("{name} (frame {k})"), i),
+                        _ => (name.to_string(), i),
+                    }));
+                }),
         };
         if let Err(e) = result {
             self.problem(name, e.to_string());

@@ -149,7 +149,7 @@ mod tests {
             slice_positions: positions,
             affine: None,
             notes: Vec::new(),
-            origin: Origin::Dicom { series_uid: String::new(), files: dims[2] },
+            origin: Origin::Dicom(Box::default()),
         }
     }
 

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use crate::dicom::DicomImage;
+use crate::dicom::source::{DicomSource, SourceSlice};
 use crate::volume::{Affine, Origin, Volume, cross, dot};
 
 /// A file left out of its series, and why.
@@ -14,20 +15,24 @@ pub struct Skipped {
 }
 
 /// Groups images by series (Series Instance UID; images without one by size) and stacks each.
+/// Frames of a multi-frame object in several stacks (Stack ID) are a series per stack.
 pub fn volumes(images: Vec<(String, DicomImage)>) -> (Vec<(String, Volume)>, Vec<Skipped>) {
-    let mut groups: BTreeMap<(String, String), Vec<(String, DicomImage)>> = BTreeMap::new();
+    type Key = (String, String, Option<String>);
+    let mut groups: BTreeMap<Key, Vec<(String, DicomImage)>> = BTreeMap::new();
     for (name, image) in images {
         let key = if image.series_uid.is_empty() {
             format!("unnamed {}x{}", image.columns, image.rows)
         } else {
             image.series_uid.clone()
         };
-        groups.entry((image.study_uid.clone(), key)).or_default().push((name, image));
+        groups.entry((image.study_uid.clone(), key, image.stack.clone())).or_default().push((name, image));
     }
+    let stacks = |study: &str, series: &str| groups.keys().filter(|k| k.0 == study && k.1 == series).count();
+    let several: Vec<bool> = groups.keys().map(|(study, series, _)| stacks(study, series) > 1).collect();
     let mut out = Vec::new();
     let mut skipped = Vec::new();
-    for ((study, _), group) in groups {
-        let (volume, left_out) = stack(group);
+    for (((study, _, _), group), several) in groups.into_iter().zip(several) {
+        let (volume, left_out) = stack(group, several);
         skipped.extend(left_out);
         if let Some(v) = volume {
             out.push((study, v));
@@ -36,11 +41,14 @@ pub fn volumes(images: Vec<(String, DicomImage)>) -> (Vec<(String, Volume)>, Vec
     (out, skipped)
 }
 
-fn label(image: &DicomImage) -> String {
+fn label(image: &DicomImage, with_stack: bool) -> String {
     let description = if image.series_description.is_empty() { "unnamed series" } else { &image.series_description };
-    match image.series_number {
-        Some(n) => format!("{description} (series {n})"),
-        None => description.to_string(),
+    let stack = image.stack.as_deref().filter(|_| with_stack).map(|s| format!("stack {s}"));
+    let series = image.series_number.map(|n| format!("series {n}"));
+    match (series, stack) {
+        (Some(n), Some(s)) => format!("{description} ({n}, {s})"),
+        (Some(x), None) | (None, Some(x)) => format!("{description} ({x})"),
+        (None, None) => description.to_string(),
     }
 }
 
@@ -53,7 +61,7 @@ fn normal(image: &DicomImage) -> Option<[f64; 3]> {
 
 /// Stacks one series; slices of another size or orientation than most, and repeated
 /// positions, are skipped with a reason.
-fn stack(mut group: Vec<(String, DicomImage)>) -> (Option<Volume>, Vec<Skipped>) {
+fn stack(mut group: Vec<(String, DicomImage)>, several_stacks: bool) -> (Option<Volume>, Vec<Skipped>) {
     let mut skipped = Vec::new();
     // The most common size and orientation define the series.
     let mut counts: BTreeMap<(usize, usize, String), usize> = BTreeMap::new();
@@ -72,8 +80,13 @@ fn stack(mut group: Vec<(String, DicomImage)>) -> (Option<Volume>, Vec<Skipped>)
         fits
     });
     let first = group[0].1.clone();
-    let mut notes = Vec::new();
-    let files = group.len();
+    let files = {
+        let mut instances: Vec<&str> = group.iter().map(|(_, im)| im.sop_instance_uid.as_str()).collect();
+        instances.sort_unstable();
+        instances.dedup();
+        instances.len()
+    };
+    let mut notes: Vec<String> = crate::dicom::modality::missing(&first).into_iter().collect();
 
     // Order: by position along the normal, else instance number, else file name.
     let normal = normal(&first);
@@ -107,10 +120,23 @@ fn stack(mut group: Vec<(String, DicomImage)>) -> (Option<Volume>, Vec<Skipped>)
 
     let mut voxels = Vec::new();
     let mut positions = Vec::new();
+    let mut slices = Vec::new();
     for (key, _, im) in &keyed {
         voxels.extend_from_slice(&im.pixels);
+        let step = im.spacing_between_slices.or(im.slice_thickness).unwrap_or(1.0);
         for f in 0..im.frames {
-            positions.push(key + f as f64 * im.spacing_between_slices.or(im.slice_thickness).unwrap_or(1.0));
+            positions.push(key + f as f64 * step);
+            let offset = f as f64 * step;
+            slices.push(SourceSlice {
+                sop_class_uid: im.sop_class_uid.clone(),
+                sop_instance_uid: im.sop_instance_uid.clone(),
+                frame: im.frame_number.or((im.frames > 1).then_some(f + 1)),
+                position: match (im.position, normal) {
+                    (Some(p), _) if f == 0 => Some(p),
+                    (Some(p), Some(n)) => Some([0, 1, 2].map(|i| p[i] + offset * n[i])),
+                    _ => None,
+                },
+            });
         }
     }
     let depth = positions.len();
@@ -133,7 +159,7 @@ fn stack(mut group: Vec<(String, DicomImage)>) -> (Option<Volume>, Vec<Skipped>)
     }
     let affine = affine(&keyed[0].2, normal, slice_positions.as_deref());
     let volume = Volume {
-        label: label(&first),
+        label: label(&first, several_stacks),
         dims: [first.columns, first.rows, depth],
         voxels,
         // Pixel Spacing lists the row spacing (along a column) first.
@@ -141,7 +167,18 @@ fn stack(mut group: Vec<(String, DicomImage)>) -> (Option<Volume>, Vec<Skipped>)
         slice_positions,
         affine,
         notes,
-        origin: Origin::Dicom { series_uid: first.series_uid.clone(), files },
+        origin: Origin::Dicom(Box::new(DicomSource {
+            study_uid: first.study_uid.clone(),
+            series_uid: first.series_uid.clone(),
+            series_number: first.series_number,
+            frame_of_reference_uid: first.frame_of_reference_uid.clone(),
+            identity: first.identity.clone(),
+            orientation: first.orientation,
+            pixel_spacing: first.pixel_spacing,
+            slice_thickness: first.slice_thickness,
+            files,
+            slices,
+        })),
     };
     (Some(volume), skipped)
 }

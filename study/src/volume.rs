@@ -2,6 +2,7 @@
 //! right, top = anterior), plus the geometry that turns voxel counts into millilitres and masks
 //! back into files aligned with the input.
 
+use crate::dicom::source::DicomSource;
 use crate::nifti::Header;
 
 /// Voxel (column, row, slice) to RAS millimetres, as a 3x4 matrix.
@@ -10,7 +11,8 @@ pub type Affine = [[f64; 4]; 3];
 /// Where a volume came from: needed to write its mask with the input's geometry.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Origin {
-    Dicom { series_uid: String, files: usize },
+    /// The series, and each slice's instance: what a DICOM SEG references.
+    Dicom(Box<DicomSource>),
     /// The input's header and how its voxel axes map onto the display axes.
     Nifti { header: Box<Header>, reorient: Reorient },
     /// Numbered image slices (see [`crate::numbered`]): no geometry but their order.
@@ -227,7 +229,7 @@ mod tests {
             slice_positions: Some(vec![0.0, 2.0, 6.0]),
             affine: None,
             notes: Vec::new(),
-            origin: Origin::Dicom { series_uid: String::new(), files: 3 },
+            origin: Origin::Dicom(Box::default()),
         };
         assert_eq!(v.slice_extents().unwrap(), [2.0, 3.0, 4.0]);
         v.slice_positions = None;

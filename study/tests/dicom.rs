@@ -157,6 +157,43 @@ fn bad_files_get_a_reason_and_the_rest_of_the_study_loads() {
     assert!(reason("bad/text.dcm").contains("not a DICOM"), "{:?}", loaded.problems);
 }
 
+/// An image object of `modality` (and `sop_class`): a slice's pixels, no geometry.
+fn image_of(sop_class: &str, modality: Option<&str>) -> Vec<u8> {
+    let mut w = DicomWriter::new(Syntax::ExplicitLe, sop_class);
+    if let Some(m) = modality {
+        w.text(0x0008_0060, b"CS", m);
+    }
+    w.pixels(8, 8, &[100; 64]);
+    w.finish()
+}
+
+#[test]
+fn only_mr_images_are_segmented_and_others_are_refused_by_modality() {
+    let ct_image = "1.2.840.10008.5.1.4.1.1.2";
+    let rt_dose = "1.2.840.10008.5.1.4.1.1.481.2";
+    let secondary_capture = "1.2.840.10008.5.1.4.1.1.7";
+    let files = vec![
+        ("ct.dcm".to_string(), image_of(ct_image, Some("CT"))),
+        ("dose.dcm".to_string(), image_of(rt_dose, Some("RTDOSE"))),
+        ("pet.dcm".to_string(), image_of("1.2.840.10008.5.1.4.1.1.128", Some("PT"))),
+        ("screenshot.dcm".to_string(), image_of(secondary_capture, Some("MR"))),
+        ("odd.dcm".to_string(), image_of(MR_IMAGE, Some("XYZ"))),
+        ("anonymous.dcm".to_string(), image_of(MR_IMAGE, None)),
+    ];
+    let loaded = load(&files);
+    let reason = |file: &str| loaded.problems.iter().find(|p| p.file == file).map(|p| p.reason.clone()).unwrap_or_default();
+    assert!(reason("ct.dcm").contains("modality CT (computed tomography)"), "{:?}", loaded.problems);
+    assert!(reason("dose.dcm").contains("RTDOSE (radiotherapy dose)"), "{:?}", loaded.problems);
+    assert!(reason("pet.dcm").contains("modality PT (PET)"), "{:?}", loaded.problems);
+    assert!(reason("screenshot.dcm").contains("secondary capture"), "{:?}", loaded.problems);
+    assert!(reason("odd.dcm").contains("modality XYZ"), "{:?}", loaded.problems);
+    assert!(loaded.problems.iter().all(|p| p.reason.contains("brain MR only")), "{:?}", loaded.problems);
+    // No Modality at all: read as MR, and the study says so.
+    assert_eq!(loaded.problems.len(), 5);
+    assert_eq!(loaded.studies.len(), 1);
+    assert!(loaded.studies[0].notes.iter().any(|n| n.contains("no Modality")), "{:?}", loaded.studies[0].notes);
+}
+
 #[test]
 fn compressed_syntax_is_named_in_the_message() {
     let mut w = DicomWriter::new(Syntax::ExplicitLe, MR_IMAGE);

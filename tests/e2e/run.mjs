@@ -1,6 +1,7 @@
 // End-to-end test of the built page (dist/) in Debian's Chromium, once on WebGPU (SwiftShader)
 // and once on the CPU fallback. Inputs come from scripts/test-e2e.sh: a synthetic phantom PNG and
 // the mask `brainseg segment` made of it.
+import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,12 +19,15 @@ const SCANS = resolve(process.env.SCANS ?? join(ART, 'scans'));
 const CLI_SCANS = resolve(process.env.CLI_SCANS ?? join(ART, 'cli-scans.jsonl'));
 const NUMBERED = resolve(process.env.NUMBERED ?? join(ART, 'numbered'));
 const CLI_NUMBERED = resolve(process.env.CLI_NUMBERED ?? join(ART, 'cli-numbered'));
+const SEG_SERIES = resolve(process.env.SEG_SERIES ?? join(ART, 'phantom-series'));
+const CLI_SEG = resolve(process.env.CLI_SEG ?? join(ART, 'cli-seg.jsonl'));
+const PYTHON = resolve(process.env.PYTHON ?? join(ROOT, '.venv-dicom/bin/python'));
 // Model download and first-run shader compilation on a software GPU take a while.
 const READY_MS = 240_000;
 const SLICE_MS = 120_000;
 const STUDY_MS = 900_000;
 
-// The scans (three 12-slice studies) run on the CPU fallback only: reading studies does not depend
+// The scans (four 12-slice studies) run on the CPU fallback only: reading studies does not depend
 // on the backend, and on SwiftShader, a GPU emulated on these 2 CPU cores, the shipped width-32
 // network takes tens of seconds a slice. WebGPU's masks are still checked against the CLI's.
 const MODES = [
@@ -120,9 +124,9 @@ async function waitStudies(page, count) {
   );
 }
 
-/** A DICOM series (PACS-style names, out of order), a NIfTI volume and a zipped JPEG Lossless
- * series (CD-style folders, DICOMDIR), all synthetic: study panels appear, their figures match
- * `brainseg segment` on the same files, the NIfTI downloads. */
+/** A DICOM series (PACS-style names, out of order), a NIfTI volume, a zipped JPEG Lossless
+ * series (CD-style folders, DICOMDIR) and an Enhanced MR multi-frame file, all synthetic: study
+ * panels appear, their figures match `brainseg segment` on the same files, the NIfTI downloads. */
 async function scans(page, failures, mode) {
   const start = Date.now();
   await page.setInputFiles('[data-testid=folder-input]', join(SCANS, 'dicom'));
@@ -130,8 +134,11 @@ async function scans(page, failures, mode) {
   await page.setInputFiles('[data-testid=file-input]', join(SCANS, 'flair.nii.gz'));
   await waitStudies(page, 2);
   await page.setInputFiles('[data-testid=file-input]', join(SCANS, 'compressed.zip'));
-  const panels = await waitStudies(page, 3);
+  await waitStudies(page, 3);
+  await page.setInputFiles('[data-testid=file-input]', join(SCANS, 'enhanced.dcm'));
+  const panels = await waitStudies(page, 4);
   failures.check(panels.some((p) => /JPEG/.test(p.label)), `no study panel for the zipped JPEG series: ${panels.map((p) => p.label)}`);
+  failures.check(panels.some((p) => /ENHANCED/.test(p.label)), `no study panel for the Enhanced MR file: ${panels.map((p) => p.label)}`);
   const cli = readFileSync(CLI_SCANS, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
   for (const panel of panels) {
     const twin = cli.find((c) => c.study === panel.label);
@@ -173,6 +180,37 @@ async function numberedStudy(page, failures, mode, studiesBefore) {
   });
   failures.check(worst >= 0.99, `numbered study: page and CLI masks agree on only ${(100 * worst).toFixed(2)}% of pixels`);
   return { numbered: `${panel.label}: ${panel.slices} slices with tumor, ${panel.volume}; masks agree >= ${(100 * worst).toFixed(2)}%` };
+}
+
+/** A DICOM series of phantom slices (on which the model finds tumor): the study panel's DICOM SEG
+ * download holds the same frames, positions and references as the CLI's seg.dcm (highdicom
+ * reads both, and both equal the CLI's mask.nii.gz), under UIDs of its own. */
+async function segStudy(page, failures, mode, studiesBefore) {
+  const cli = JSON.parse(readFileSync(CLI_SEG, 'utf8').trim());
+  await page.setInputFiles('[data-testid=folder-input]', SEG_SERIES);
+  const panels = await waitStudies(page, studiesBefore + 1);
+  const panel = panels.find((p) => p.label === cli.study);
+  if (!failures.check(panel, `no study panel "${cli.study}": ${panels.map((p) => p.label)}`)) return {};
+  const { slices_with_tumor: withTumor, slices } = cli.summary;
+  failures.check(withTumor > 0 && cli.seg_dicom, `the CLI wrote no SEG for the phantom series: ${JSON.stringify(cli)}`);
+  failures.check(panel.slices === `${withTumor} of ${slices}`, `SEG study: page "${panel.slices}", CLI ${withTumor}/${slices}`);
+  const section = `section[aria-label="Study ${panel.label}"]`;
+  const [file] = await Promise.all([page.waitForEvent('download'), page.click(`${section} [data-testid=save-seg]`)]);
+  const path = join(ART, `${mode.name}_${file.suggestedFilename()}`);
+  await file.saveAs(path);
+  failures.check(file.suggestedFilename().endsWith('_seg.dcm'), `SEG download named ${file.suggestedFilename()}`);
+  try {
+    // The CLI's paths are relative to the repository root, where test-e2e.sh ran it.
+    const [cliSeg, cliNifti] = [resolve(ROOT, cli.seg_dicom), resolve(ROOT, cli.mask_nifti)];
+    const out = execFileSync(PYTHON, [join(ROOT, 'tests/standard_tools/check_seg.py'), cliSeg, SEG_SERIES, cliNifti, path], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    return { seg: out.trim().split('\n').pop() };
+  } catch (e) {
+    failures.check(false, `page SEG vs CLI SEG: ${(e.stderr || e.stdout || e.message).trim()}`);
+    return {};
+  }
 }
 
 async function badAndGoodInOneDrop(page, failures) {
@@ -239,7 +277,8 @@ async function runMode(mode) {
     await exampleAndZip(page, failures, mode, 4);
     if (mode.scans) {
       Object.assign(report, await scans(page, failures, mode));
-      Object.assign(report, await numberedStudy(page, failures, mode, 3));
+      Object.assign(report, await numberedStudy(page, failures, mode, 4));
+      Object.assign(report, await segStudy(page, failures, mode, 5));
       await page.screenshot({ path: join(ART, `${mode.name}-scans.png`), fullPage: true });
     }
     const late = networkAfter(requests, dropAt);
@@ -272,6 +311,7 @@ function describe({ report: r, failures }) {
       ? `  scans: ${r.panels.map((p) => `${p.label}: ${p.volume}, ${p.slices} slices with tumor`).join('; ')} (${r.studyMs} ms)`
       : `  scans: ${MODES.find((m) => m.name === r.mode)?.scans ? 'not reached' : 'checked on the CPU fallback only'}`,
     `  numbered folder: ${r.numbered ?? 'not reached'}`,
+    `  DICOM SEG download: ${r.seg ?? 'not reached'}`,
     `  ${r.requests} requests, all to the page's origin: ${failures.every((f) => !f.startsWith('requests to'))}`,
     `  offline reload (server stopped, service worker): ${r.offlineBackend ? `ok, ${r.offlineBackend}` : 'not reached'}`,
     ...failures.map((f) => `  FAIL: ${f}`),

@@ -107,3 +107,19 @@ fn a_4d_volume_is_refused_with_its_reason() {
     assert!(!o.status.success());
     assert!(text(&o.stderr).contains("bold.nii: unsupported NIfTI: a 4D series of 2 volumes"), "{}", text(&o.stderr));
 }
+
+#[test]
+fn a_ct_slice_in_a_series_folder_is_refused_by_modality_and_the_mr_series_segmented() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = phantom_volume(DIMS, SPACING, 4);
+    write_inputs(dir.path(), &p);
+    let mut ct = brainseg_study::synth::DicomWriter::new(Syntax::ExplicitLe, "1.2.840.10008.5.1.4.1.1.2");
+    ct.text(0x0008_0060, b"CS", "CT").pixels(8, 8, &[1000; 64]);
+    std::fs::write(dir.path().join("study/series/CT0001"), ct.finish()).unwrap();
+    let model = tiny_model(dir.path());
+    let o = brainseg(&["segment", dir.path().join("study").to_str().unwrap(), "-o", dir.path().join("out").to_str().unwrap(), "--model", model.to_str().unwrap()]);
+    let (stdout, stderr) = (text(&o.stdout), text(&o.stderr));
+    assert!(!o.status.success(), "{stderr}");
+    assert!(stderr.contains("CT0001: not an MR image: modality CT (computed tomography)"), "{stderr}");
+    assert!(stdout.contains("AX FLAIR") && stdout.contains(&format!("/{} slices", DIMS[2])), "{stdout}");
+}

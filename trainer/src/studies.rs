@@ -1,5 +1,6 @@
 //! `brainseg segment` on scans: DICOM series and NIfTI volumes in; a NIfTI mask with the input's
-//! geometry, per-slice PNG masks and a one-line (or JSON) summary per study out.
+//! geometry, a DICOM SEG of DICOM series, per-slice PNG masks and a one-line (or JSON) summary
+//! per study out.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -7,7 +8,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use brainseg_core::Segmenter;
 use brainseg_core::postprocess::{overlay, volume_masks};
+use brainseg_study::dicom::seg::{self, SegInfo};
 use brainseg_study::measure::{Summary, summarize};
+use brainseg_study::volume::Origin;
 use brainseg_study::{Loader, Study, file_stem, nifti};
 use image::{GrayImage, RgbImage};
 use serde::Serialize;
@@ -30,6 +33,16 @@ struct Report<'a> {
     notes: &'a [String],
     mask_nifti: String,
     mask_pngs: String,
+    /// The DICOM SEG, where one was written.
+    seg_dicom: Option<String>,
+}
+
+/// What `segment` wrote for one study.
+struct Written {
+    summary: Summary,
+    seg: Option<PathBuf>,
+    /// Why no SEG was written for a DICOM series.
+    seg_note: Option<String>,
 }
 
 /// Segments every study of every group; returns how many files or studies failed.
@@ -56,7 +69,7 @@ pub fn run(seg: &Segmenter, groups: &[StudyFiles], out: &Path, write_overlay: bo
         for study in &loaded.studies {
             let dir = unique(out.join(file_stem(&group.name)).join(file_stem(&study.label)), &mut used);
             match segment_study(seg, study, &dir, write_overlay, batch) {
-                Ok(summary) => print(group, study, &summary, &dir, json)?,
+                Ok(written) => print(group, study, &written, &dir, json)?,
                 Err(e) => {
                     eprintln!("error: {}: {}: {e:#}", group.name, study.label);
                     failed += 1;
@@ -67,7 +80,7 @@ pub fn run(seg: &Segmenter, groups: &[StudyFiles], out: &Path, write_overlay: bo
     Ok(failed)
 }
 
-fn segment_study(seg: &Segmenter, study: &Study, dir: &Path, write_overlay: bool, batch: usize) -> Result<Summary> {
+fn segment_study(seg: &Segmenter, study: &Study, dir: &Path, write_overlay: bool, batch: usize) -> Result<Written> {
     let (w, h) = (study.width() as u32, study.height() as u32);
     let slices_dir = dir.join("slices");
     fs::create_dir_all(&slices_dir).with_context(|| format!("cannot create {}", slices_dir.display()))?;
@@ -86,10 +99,48 @@ fn segment_study(seg: &Segmenter, study: &Study, dir: &Path, write_overlay: bool
     let masks: Vec<Vec<u8>> = masks.into_iter().map(GrayImage::into_raw).collect();
     let refs: Vec<&[u8]> = masks.iter().map(Vec::as_slice).collect();
     let summary = summarize(&study.flair, &refs);
-    let nii = nifti::write_mask(&study.flair, &masks.concat())?;
+    let mask = masks.concat();
+    let nii = nifti::write_mask(&study.flair, &mask)?;
     let path = dir.join("mask.nii.gz");
     fs::write(&path, nii).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(summary)
+    let (seg, seg_note) = write_seg(seg, study, &mask, dir)?;
+    Ok(Written { summary, seg, seg_note })
+}
+
+/// `seg.dcm` for a DICOM series (the same mask as `mask.nii.gz`); NIfTI inputs get none.
+fn write_seg(seg: &Segmenter, study: &Study, mask: &[u8], dir: &Path) -> Result<(Option<PathBuf>, Option<String>)> {
+    if !matches!(study.flair.origin, Origin::Dicom(_)) {
+        return Ok((None, None));
+    }
+    let info = SegInfo {
+        model_sha256: &seg.meta().weights_sha256,
+        software_version: env!("CARGO_PKG_VERSION"),
+        uid_seed: random_bits(),
+        unix_seconds: std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64),
+    };
+    match seg::write(&study.flair, mask, &info) {
+        Ok(Some(bytes)) => {
+            let path = dir.join(seg::FILE_NAME);
+            fs::write(&path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
+            Ok((Some(path), None))
+        }
+        Ok(None) => Ok((None, Some(format!("no tumor found: no {} (a DICOM SEG needs at least one frame)", seg::FILE_NAME)))),
+        Err(e) => Ok((None, Some(e.to_string()))),
+    }
+}
+
+/// 128 random bits for a run's UIDs: the standard library's randomly keyed hasher, over the
+/// time and process, twice.
+fn random_bits() -> u128 {
+    use std::hash::{BuildHasher, Hasher};
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    let half = || {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u128(nanos);
+        h.write_u32(std::process::id());
+        h.finish()
+    };
+    u128::from(half()) << 64 | u128::from(half())
 }
 
 /// The masks of a volume's slices (in order) at their own sizes: the model on every slice (with
@@ -101,24 +152,26 @@ pub fn segment_volume(seg: &Segmenter, slices: &[&RgbImage], batch: usize) -> Re
     Ok(volume_masks(&probs, seg.meta().config.input_size as u32, &dims, &seg.meta().postprocess))
 }
 
-fn print(group: &StudyFiles, study: &Study, s: &Summary, dir: &Path, json: bool) -> Result<()> {
+fn print(group: &StudyFiles, study: &Study, written: &Written, dir: &Path, json: bool) -> Result<()> {
+    let notes: Vec<String> = study.notes.iter().chain(&written.seg_note).cloned().collect();
     if json {
         let report = Report {
             input: &group.name,
             study: &study.label,
             mode: format!("{:?}", study.mode),
-            summary: s,
-            notes: &study.notes,
+            summary: &written.summary,
+            notes: &notes,
             mask_nifti: dir.join("mask.nii.gz").display().to_string(),
             mask_pngs: dir.join("slices").display().to_string(),
+            seg_dicom: written.seg.as_ref().map(|p| p.display().to_string()),
         };
         println!("{}", serde_json::to_string(&report)?);
         return Ok(());
     }
-    for note in &study.notes {
+    for note in &notes {
         eprintln!("note: {}: {}: {note}", group.name, study.label);
     }
-    println!("{}\t{}\t{}\t{}", group.name, study.label, study.mode, s.text());
+    println!("{}\t{}\t{}\t{}", group.name, study.label, study.mode, written.summary.text());
     Ok(())
 }
 

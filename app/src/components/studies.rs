@@ -1,11 +1,14 @@
 //! One panel per DICOM series or NIfTI volume: how its channels were filled, tumor volume,
-//! slices with tumor, largest diameter, what the reader noticed, and the mask downloads.
+//! slices with tumor, largest diameter, what the reader noticed, and the mask downloads (NIfTI,
+//! PNG slices, and a DICOM SEG for DICOM series).
 
+use brainseg_study::dicom::seg::{self, SegInfo};
 use brainseg_study::measure::summarize;
+use brainseg_study::volume::Origin;
 use brainseg_study::{file_stem, nifti};
 use leptos::prelude::*;
 
-use crate::downloads;
+use crate::{browser, downloads};
 use crate::state::{StudyEntry, use_state};
 
 fn report(result: Result<(), String>) {
@@ -45,6 +48,24 @@ fn StudyPanel(study: StudyEntry) -> impl IntoView {
             downloads::save_zip(&format!("{}_masks.zip", file_stem(&st.label)), &named)
         }));
     };
+    let save_seg = move |_| {
+        let Some(masks) = masks_now() else { return };
+        let flat: Vec<u8> = masks.iter().flat_map(|m| m.as_raw().iter().copied()).collect();
+        let sha = state.model_sha256.get_untracked();
+        let info = SegInfo {
+            model_sha256: &sha,
+            software_version: env!("CARGO_PKG_VERSION"),
+            uid_seed: browser::random_bits(),
+            unix_seconds: browser::unix_seconds(),
+        };
+        report(study.with_value(|st| match seg::write(&st.geometry, &flat, &info) {
+            Ok(Some(bytes)) => downloads::save_seg(&st.label, &bytes),
+            Ok(None) => Err("no tumor found: a DICOM SEG needs at least one frame".into()),
+            Err(e) => Err(e.to_string()),
+        }));
+    };
+    let is_dicom = study.with_value(|st| matches!(st.geometry.origin, Origin::Dicom(_)));
+    let no_tumor = move || figures.with(|f| f.as_ref().is_some_and(|f| f.slices_with_tumor == 0));
     let show_largest = move |_| {
         if let Some(k) = figures.get_untracked().and_then(|f| f.largest_slice) {
             state.selected.set(study.with_value(|st| st.slice_ids.get(k - 1).copied()));
@@ -81,6 +102,17 @@ fn StudyPanel(study: StudyEntry) -> impl IntoView {
                 <button type="button" data-testid="save-study-pngs" disabled=move || figures.with(Option::is_none) on:click=save_pngs>
                     "Download slice masks (zip)"
                 </button>
+                <Show when=move || is_dicom>
+                    <button
+                        type="button"
+                        data-testid="save-seg"
+                        disabled=move || figures.with(Option::is_none) || no_tumor()
+                        title=move || if no_tumor() { "No tumor found: nothing to put in a DICOM SEG" } else { "A DICOM Segmentation object of this series, for PACS viewers" }
+                        on:click=save_seg
+                    >
+                        "Download DICOM SEG"
+                    </button>
+                </Show>
             </div>
         </section>
     }

@@ -1,6 +1,7 @@
-//! Walks the top level of a DICOM data set element by element. Sequences are skipped (their
-//! items are walked only to find where they end); encapsulated pixel data is split into its
-//! fragments. Every read is bounds-checked: a damaged file is an error, never a panic.
+//! Walks a DICOM data set element by element. Sequences come back as their items (each a list of
+//! elements), which is where multi-frame and derived objects keep their geometry and references;
+//! encapsulated pixel data is split into its fragments. Every read is bounds-checked: a damaged
+//! file is an error, never a panic.
 
 use crate::error::{Error, Result};
 
@@ -35,7 +36,25 @@ pub enum Value<'a> {
         offsets: &'a [u8],
         fragments: Vec<&'a [u8]>,
     },
-    Sequence,
+    /// A sequence's items, each the elements it holds. Implicit-VR sequences of defined length
+    /// cannot be told from other bytes without a dictionary: they stay [`Value::Bytes`].
+    Sequence(Vec<Vec<Element<'a>>>),
+}
+
+impl<'a> Value<'a> {
+    pub fn bytes(&self) -> Option<&'a [u8]> {
+        match self {
+            Value::Bytes(b) => Some(b),
+            _ => None,
+        }
+    }
+
+    pub fn items(&self) -> &[Vec<Element<'a>>] {
+        match self {
+            Value::Sequence(items) => items,
+            _ => &[],
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -49,6 +68,14 @@ pub struct Reader<'a> {
     pub pos: usize,
     pub encoding: Encoding,
 }
+
+/// Sequences read in implicit VR, where a defined-length sequence looks like any other bytes:
+/// the functional groups of multi-frame objects and what a SEG references. Others are skipped.
+const KNOWN_SEQUENCES: [u32; 20] = [
+    0x0008_1115, 0x0008_114A, 0x0008_2112, 0x0008_2218, 0x0008_9124, 0x0008_9215, 0x0020_9111, 0x0020_9113,
+    0x0020_9116, 0x0020_9221, 0x0020_9222, 0x0028_9110, 0x0028_9145, 0x0040_A170, 0x0062_0002, 0x0062_0003,
+    0x0062_000A, 0x0062_000F, 0x5200_9229, 0x5200_9230,
+];
 
 /// Value representations whose length is a 4-byte field after two reserved bytes.
 fn long_length(vr: [u8; 2]) -> bool {
@@ -123,8 +150,13 @@ impl<'a> Reader<'a> {
         };
         if length != UNDEFINED {
             let bytes = self.take(length as usize, "an element value")?;
-            let value = if &vr == b"SQ" { Value::Sequence } else { Value::Bytes(bytes) };
-            return Ok(Element { tag, value });
+            let implicit_sequence = &vr == b"UN" && self.encoding == Encoding::ImplicitLe && KNOWN_SEQUENCES.contains(&tag);
+            if &vr != b"SQ" && !implicit_sequence {
+                return Ok(Element { tag, value: Value::Bytes(bytes) });
+            }
+            let mut inner = Reader::new(bytes, 0, self.encoding);
+            let items = inner.items(depth + 1)?;
+            return Ok(Element { tag, value: Value::Sequence(items) });
         }
         if tag == PIXEL_DATA {
             let (offsets, fragments) = self.fragments()?;
@@ -135,37 +167,50 @@ impl<'a> Reader<'a> {
         if &vr == b"UN" && self.encoding != Encoding::ImplicitLe {
             self.encoding = Encoding::ImplicitLe;
         }
-        let skipped = self.skip_sequence(depth + 1);
+        let items = self.items(depth + 1);
         self.encoding = saved;
-        skipped?;
-        Ok(Element { tag, value: Value::Sequence })
+        Ok(Element { tag, value: Value::Sequence(items?) })
     }
 
-    fn skip_sequence(&mut self, depth: usize) -> Result<()> {
+    /// The items of a sequence, up to its delimiter (undefined length) or the end of the data
+    /// (defined length, where `self` holds just the sequence's value).
+    fn items(&mut self, depth: usize) -> Result<Vec<Vec<Element<'a>>>> {
         if depth > MAX_DEPTH {
             return Err(Error::Malformed("sequences nested too deeply".into()));
         }
-        loop {
+        let mut items = Vec::new();
+        while !self.at_end() {
             let tag = self.tag()?;
             let length = self.u32("an item length")?;
             match tag {
-                SEQUENCE_END => return Ok(()),
-                ITEM if length == UNDEFINED => loop {
-                    if self.peek_tag()? == ITEM_END {
-                        self.tag()?;
-                        self.u32("an item length")?;
-                        break;
+                SEQUENCE_END => break,
+                ITEM if length == UNDEFINED => {
+                    let mut item = Vec::new();
+                    loop {
+                        if self.peek_tag()? == ITEM_END {
+                            self.tag()?;
+                            self.u32("an item length")?;
+                            break;
+                        }
+                        item.push(self.element(depth)?);
                     }
-                    self.element(depth)?;
-                },
+                    items.push(item);
+                }
                 ITEM => {
-                    self.take(length as usize, "a sequence item")?;
+                    let bytes = self.take(length as usize, "a sequence item")?;
+                    let mut inner = Reader::new(bytes, 0, self.encoding);
+                    let mut item = Vec::new();
+                    while !inner.at_end() {
+                        item.push(inner.element(depth)?);
+                    }
+                    items.push(item);
                 }
                 other => {
                     return Err(Error::Malformed(format!("unexpected tag {other:08X} inside a sequence")));
                 }
             }
         }
+        Ok(items)
     }
 
     fn peek_tag(&self) -> Result<u32> {
@@ -214,7 +259,7 @@ mod tests {
     }
 
     #[test]
-    fn undefined_length_sequences_are_skipped() {
+    fn sequences_come_back_as_items() {
         let mut data = explicit(0x0008_0060, b"CS", b"MR");
         // (0008,1140) SQ, undefined length, one undefined-length item holding one element.
         data.extend_from_slice(&[0x08, 0, 0x40, 0x11, b'S', b'Q', 0, 0, 0xFF, 0xFF, 0xFF, 0xFF]);
@@ -222,10 +267,26 @@ mod tests {
         data.extend(explicit(0x0008_1150, b"UI", b"1.2"));
         data.extend_from_slice(&[0xFE, 0xFF, 0x0D, 0xE0, 0, 0, 0, 0]);
         data.extend_from_slice(&[0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0]);
+        // (0008,1115) SQ of defined length: two defined-length items.
+        let item = |value: &[u8]| {
+            let element = explicit(0x0020_000E, b"UI", value);
+            let mut out = vec![0xFE, 0xFF, 0x00, 0xE0];
+            out.extend((element.len() as u32).to_le_bytes());
+            out.extend(element);
+            out
+        };
+        let items = [item(b"1.4"), item(b"1.6")].concat();
+        data.extend(explicit(0x0008_1115, b"SQ", &items));
         data.extend(explicit(0x0028_0010, b"US", &64u16.to_le_bytes()));
         let mut r = Reader::new(&data, 0, Encoding::ExplicitLe);
-        let tags: Vec<u32> = std::iter::from_fn(|| r.next_element().unwrap()).map(|e| e.tag).collect();
-        assert_eq!(tags, [0x0008_0060, 0x0008_1140, 0x0028_0010]);
+        let elements: Vec<Element> = std::iter::from_fn(|| r.next_element().unwrap()).collect();
+        let tags: Vec<u32> = elements.iter().map(|e| e.tag).collect();
+        assert_eq!(tags, [0x0008_0060, 0x0008_1140, 0x0008_1115, 0x0028_0010]);
+        let first = elements[1].value.items();
+        assert_eq!(first.len(), 1);
+        assert_eq!(first[0][0].value.bytes(), Some(&b"1.2"[..]));
+        let second: Vec<_> = elements[2].value.items().iter().map(|i| i[0].value.bytes().unwrap()).collect();
+        assert_eq!(second, [b"1.4", b"1.6"]);
     }
 
     #[test]

@@ -189,7 +189,7 @@ pub fn write_mask(volume: &Volume, mask: &[u8]) -> Result<Vec<u8>> {
             }
             (header.for_mask(), data)
         }
-        Origin::Dicom { .. } | Origin::Images { .. } => {
+        Origin::Dicom(_) | Origin::Images { .. } => {
             let affine = volume.affine.unwrap_or_else(|| {
                 let s = volume.pixel_spacing.unwrap_or([1.0, 1.0]);
                 let dz = volume.slice_extents().map_or(1.0, |e| e.iter().sum::<f64>() / e.len() as f64);

@@ -4,6 +4,7 @@
 //! of files. Never patient data.
 
 pub mod encode;
+pub mod enhanced;
 pub mod zip;
 
 use std::io::Write;
@@ -366,6 +367,8 @@ pub fn dicom_series(p: &PhantomVolume, spec: &SeriesSpec, syntax: Syntax) -> Vec
             f.text(0x0008_0018, b"UI", &format!("{}.{}", spec.series_uid, k + 1))
                 .text(0x0008_0060, b"CS", "MR")
                 .text(0x0008_103E, b"LO", &spec.description)
+                .text(0x0010_0010, b"PN", "Phantom^Synthetic")
+                .text(0x0010_0020, b"LO", "PHANTOM-1")
                 .text(0x0018_0050, b"DS", &format!("{}", p.spacing[2]))
                 .text(0x0020_000D, b"UI", &spec.study_uid)
                 .text(0x0020_000E, b"UI", &spec.series_uid)
@@ -373,6 +376,7 @@ pub fn dicom_series(p: &PhantomVolume, spec: &SeriesSpec, syntax: Syntax) -> Vec
                 .text(0x0020_0013, b"IS", &(k + 1).to_string())
                 .text(0x0020_0032, b"DS", &list(&position))
                 .text(0x0020_0037, b"DS", &list(&o))
+                .text(0x0020_0052, b"UI", &format!("{}.0", spec.study_uid))
                 .text(0x0028_0030, b"DS", &list(&[p.spacing[1], p.spacing[0]]));
             f.pixels(h, w, &samples);
             f.finish()

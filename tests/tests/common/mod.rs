@@ -71,3 +71,19 @@ pub fn synthetic_dataset(root: &Path, patients: usize, slices: usize, size: u32,
         }
     }
 }
+
+/// The Python with highdicom and pydicom (scripts/setup-dicom-tools.sh), or `None` with the
+/// skip message printed.
+pub fn dicom_python() -> Option<PathBuf> {
+    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv-dicom/bin/python");
+    if python.exists() {
+        return Some(python);
+    }
+    eprintln!("skipped: no {} (scripts/setup-dicom-tools.sh installs highdicom and pydicom)", python.display());
+    None
+}
+
+/// A Python script of `tests/standard_tools/`.
+pub fn standard_tool(script: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("standard_tools").join(script)
+}
