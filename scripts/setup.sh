@@ -11,3 +11,5 @@ fi
 scripts/setup-web.sh
 # highdicom and pydicom, which the tests open brainseg's DICOM SEG with.
 scripts/setup-dicom-tools.sh
+# LLVM 23 from PyPI for the CUDA build, which CI type-checks (scripts/build-cuda.sh check).
+scripts/setup-cuda.sh

@@ -12,6 +12,8 @@ step "native build (all targets)"
 cargo build --release --locked --all-targets
 step "native tests"
 cargo test --release --locked
+step "CUDA build type-check (scripts/build-cuda.sh check)"
+scripts/build-cuda.sh check
 step "core and study for wasm32"
 CARGO_TARGET_DIR=target/web cargo check --locked -p brainseg-core -p brainseg-study --target wasm32-unknown-unknown
 step "web build"
