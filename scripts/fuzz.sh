@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fuzzes the scan readers (study/fuzz: DICOM files, NIfTI volumes, zipped studies, and single
+# Fuzzes the scan readers (study/fuzz: DICOM files, Enhanced MR functional groups, NIfTI volumes, zipped studies, and single
 # compressed frames through the JPEG, JPEG-LS, JPEG 2000 and RLE decoders) for SECONDS each
 # (default 300) and prints each target's executions. Needs a nightly toolchain and cargo-fuzz:
 #   rustup toolchain install nightly --profile minimal && cargo install cargo-fuzz --locked
@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 SECONDS_EACH="${1:-300}"
 cargo run -q -p brainseg-study --example fuzz_seeds -- study/fuzz/seeds
 cd study/fuzz
-for target in dicom nifti zip frames; do
+for target in dicom enhanced nifti zip frames; do
   mkdir -p "corpus/$target"
   log="artifacts/$target.log"
   mkdir -p artifacts

@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 
 use brainseg_study::dicom::seg::{self, SegInfo};
-use brainseg_study::synth::enhanced::enhanced_mr;
+use brainseg_study::synth::enhanced::{enhanced_mr, raw_groups};
 use brainseg_study::synth::zip::zip;
 use brainseg_study::synth::{SeriesSpec, Syntax, dicom_series, encode, nifti, phantom_volume};
 
@@ -26,6 +26,12 @@ fn main() -> std::io::Result<()> {
         std::fs::write(dicom.join(format!("{syntax:?}")), &files[0])?;
     }
     let enhanced = enhanced_mr(&[&p, &p], &SeriesSpec::axial("FLAIR"));
+    // The `enhanced` target: frame count - 1, where the shared groups end, then both values.
+    let groups = root.join("enhanced");
+    std::fs::create_dir_all(&groups)?;
+    let (shared, per_frame) = raw_groups(&[&p, &p], &SeriesSpec::axial("FLAIR"));
+    let head = [vec![3], (shared.len() as u16).to_le_bytes().to_vec()].concat();
+    std::fs::write(groups.join("two-stacks"), [head, shared, per_frame].concat())?;
     std::fs::write(dicom.join("EnhancedMr"), &enhanced)?;
     let mut loader = brainseg_study::Loader::default();
     loader.add("enhanced", &enhanced);

@@ -70,3 +70,15 @@ fn damaged_functional_groups_are_errors_not_panics() {
         assert_eq!(loaded.studies.len() + loaded.problems.len().min(1), 1, "a study or a problem");
     }
 }
+
+#[test]
+fn raw_functional_groups_make_the_same_stacks() {
+    // What the `enhanced` fuzz target builds from its seed: two stacks of two frames.
+    let p = phantom_volume([12, 10, 2], SPACING, 1);
+    let (shared, per_frame) = brainseg_study::synth::enhanced::raw_groups(&[&p, &p], &SeriesSpec::axial("FLAIR"));
+    let file = brainseg_study::synth::enhanced::with_raw_groups(4, &shared, &per_frame);
+    let loaded = load(vec![("seed.dcm".into(), file)]);
+    assert!(loaded.problems.is_empty(), "{:?}", loaded.problems);
+    assert_eq!(loaded.studies.len(), 2);
+    assert!(loaded.studies.iter().all(|s| s.flair.dims == [4, 4, 2] && s.flair.slice_positions.is_some()));
+}

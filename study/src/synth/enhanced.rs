@@ -16,24 +16,13 @@ fn one(build: impl FnOnce(&mut DataSet)) -> Vec<DataSet> {
     vec![d]
 }
 
-/// One Enhanced MR file holding `stacks` (each a phantom on the same grid, Stack ID 1, 2, ...)
-/// placed as [`crate::synth::dicom_series`] places a series; frames written in a shuffled order.
-pub fn enhanced_mr(stacks: &[&PhantomVolume], spec: &SeriesSpec) -> Vec<u8> {
-    let [w, h, d] = stacks[0].dims;
-    let spacing = stacks[0].spacing;
-    let o = spec.orientation;
-    let normal = crate::volume::cross([o[0], o[1], o[2]], [o[3], o[4], o[5]]);
-    let mut frames: Vec<(usize, usize)> = (0..stacks.len()).flat_map(|s| (0..d).map(move |k| (s, k))).collect();
-    // A fixed shuffle: file order must not be what orders the slices.
-    let n = frames.len();
-    for i in 0..n {
-        frames.swap(i, (i * 7 + 5) % n);
-    }
-    let instance = format!("{}.1", spec.series_uid);
+/// The attributes of an Enhanced MR file of `n` frames of `w`x`h` but its functional groups
+/// and pixels.
+fn header(spec: &SeriesSpec, instance: &str, w: usize, h: usize, n: usize) -> DataSet {
     let mut data = DataSet::new();
     data.text(0x0008_0008, b"CS", "ORIGINAL\\PRIMARY")
         .text(0x0008_0016, b"UI", ENHANCED_MR_IMAGE)
-        .text(0x0008_0018, b"UI", &instance)
+        .text(0x0008_0018, b"UI", instance)
         .text(0x0008_0060, b"CS", "MR")
         .text(0x0008_103E, b"LO", &spec.description)
         .text(0x0010_0010, b"PN", "Phantom^Synthetic")
@@ -52,6 +41,44 @@ pub fn enhanced_mr(stacks: &[&PhantomVolume], spec: &SeriesSpec) -> Vec<u8> {
         .us(0x0028_0101, &[12])
         .us(0x0028_0102, &[11])
         .us(0x0028_0103, &[0]);
+    data
+}
+
+/// An Enhanced MR file of `frames` 4x4 frames whose shared and per-frame functional groups are
+/// the raw sequence values given (the fuzz target for functional groups reads any bytes so).
+pub fn with_raw_groups(frames: usize, shared: &[u8], per_frame: &[u8]) -> Vec<u8> {
+    let spec = SeriesSpec::axial("FUZZ");
+    let instance = format!("{}.1", spec.series_uid);
+    let mut data = header(&spec, &instance, 4, 4, frames);
+    data.bytes(0x5200_9229, b"SQ", shared.to_vec()).bytes(0x5200_9230, b"SQ", per_frame.to_vec());
+    data.bytes(0x7FE0_0010, b"OW", vec![7; frames * 32]);
+    file(ENHANCED_MR_IMAGE, &instance, &data)
+}
+
+/// The functional group values of [`enhanced_mr`] for `stacks`, as [`with_raw_groups`] takes
+/// them (seeds for the fuzz target): shared, then per frame.
+pub fn raw_groups(stacks: &[&PhantomVolume], spec: &SeriesSpec) -> (Vec<u8>, Vec<u8>) {
+    let (shared, per_frame, _) = groups(stacks, spec);
+    let mut a = DataSet::new();
+    a.sequence(0x5200_9229, shared);
+    let mut b = DataSet::new();
+    b.sequence(0x5200_9230, per_frame);
+    // An element's value starts after its 12-byte header (tag, VR, reserved, length).
+    (a.encode()[12..].to_vec(), b.encode()[12..].to_vec())
+}
+
+/// Shared and per-frame functional groups, and the frames' order in the file (stack, slice).
+fn groups(stacks: &[&PhantomVolume], spec: &SeriesSpec) -> (Vec<DataSet>, Vec<DataSet>, Vec<(usize, usize)>) {
+    let d = stacks[0].dims[2];
+    let spacing = stacks[0].spacing;
+    let o = spec.orientation;
+    let normal = crate::volume::cross([o[0], o[1], o[2]], [o[3], o[4], o[5]]);
+    let mut frames: Vec<(usize, usize)> = (0..stacks.len()).flat_map(|s| (0..d).map(move |k| (s, k))).collect();
+    // A fixed shuffle: file order must not be what orders the slices.
+    let n = frames.len();
+    for i in 0..n {
+        frames.swap(i, (i * 7 + 5) % n);
+    }
     let shared = one(|g| {
         g.sequence(0x0020_9116, one(|p| {
             p.decimals(0x0020_0037, &o);
@@ -63,7 +90,6 @@ pub fn enhanced_mr(stacks: &[&PhantomVolume], spec: &SeriesSpec) -> Vec<u8> {
             r.decimals(0x0028_1052, &[-f64::from(OFFSET)]).decimals(0x0028_1053, &[1.0]).text(0x0028_1054, b"LO", "US");
         }));
     });
-    data.sequence(0x5200_9229, shared);
     let per_frame = frames
         .iter()
         .map(|&(s, k)| {
@@ -80,7 +106,17 @@ pub fn enhanced_mr(stacks: &[&PhantomVolume], spec: &SeriesSpec) -> Vec<u8> {
             g
         })
         .collect();
-    data.sequence(0x5200_9230, per_frame);
+    (shared, per_frame, frames)
+}
+
+/// One Enhanced MR file holding `stacks` (each a phantom on the same grid, Stack ID 1, 2, ...)
+/// placed as [`crate::synth::dicom_series`] places a series; frames written in a shuffled order.
+pub fn enhanced_mr(stacks: &[&PhantomVolume], spec: &SeriesSpec) -> Vec<u8> {
+    let [w, h, _] = stacks[0].dims;
+    let (shared, per_frame, frames) = groups(stacks, spec);
+    let instance = format!("{}.1", spec.series_uid);
+    let mut data = header(spec, &instance, w, h, frames.len());
+    data.sequence(0x5200_9229, shared).sequence(0x5200_9230, per_frame);
     let samples: Vec<u8> = frames
         .iter()
         .flat_map(|&(s, k)| {
