@@ -78,18 +78,16 @@ pub fn frames(map: &HashMap<u32, Value>, frames: usize, big_endian: bool) -> Res
 
 /// An object with functional groups as one image per frame, each with its frame's geometry (the
 /// top level's where the groups say nothing) and frame number; other images unchanged.
-pub fn split(image: DicomImage) -> Vec<DicomImage> {
+pub fn split(mut image: DicomImage) -> Vec<DicomImage> {
     if image.frame_geometry.is_empty() {
         return vec![image];
     }
     let plane = image.rows * image.columns;
-    let mut rest = image.clone();
-    rest.pixels = Vec::new();
-    rest.frame_geometry = Vec::new();
-    image
-        .frame_geometry
+    let (pixels, geometry) = (std::mem::take(&mut image.pixels), std::mem::take(&mut image.frame_geometry));
+    let rest = image;
+    geometry
         .iter()
-        .zip(image.pixels.chunks(plane))
+        .zip(pixels.chunks(plane))
         .enumerate()
         .map(|(k, (g, pixels))| DicomImage {
             position: g.position.or(rest.position),

@@ -152,7 +152,7 @@ fn inflate(deflated: &[u8]) -> Result<Vec<u8>> {
     read_limited(flate2::read::DeflateDecoder::new(deflated), limit, "the deflated DICOM data set")
 }
 
-fn text(bytes: &[u8]) -> String {
+pub(crate) fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).trim_matches(|c: char| c == '\0' || c.is_whitespace()).to_string()
 }
 

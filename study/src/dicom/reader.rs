@@ -78,7 +78,7 @@ const KNOWN_SEQUENCES: [u32; 20] = [
 ];
 
 /// Value representations whose length is a 4-byte field after two reserved bytes.
-fn long_length(vr: [u8; 2]) -> bool {
+pub(crate) fn long_length(vr: [u8; 2]) -> bool {
     matches!(&vr, b"OB" | b"OD" | b"OF" | b"OL" | b"OV" | b"OW" | b"SQ" | b"SV" | b"UC" | b"UN" | b"UR" | b"UT" | b"UV")
 }
 

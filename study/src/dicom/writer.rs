@@ -4,6 +4,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::dicom::reader::long_length;
+
 /// Identifies brainseg as the writer of a file (file meta group); a UUID-derived UID (PS3.5 B.2).
 pub const IMPLEMENTATION_CLASS_UID: &str = "2.25.306216287192948850700271542448804681457";
 const EXPLICIT_LE: &str = "1.2.840.10008.1.2.1";
@@ -18,11 +20,6 @@ enum Value {
 #[derive(Debug, Clone, Default)]
 pub struct DataSet {
     elements: BTreeMap<u32, Value>,
-}
-
-/// Value representations whose length is a 4-byte field after two reserved bytes (PS3.5 7.1.2).
-fn long_length(vr: &[u8; 2]) -> bool {
-    matches!(vr, b"OB" | b"OD" | b"OF" | b"OL" | b"OV" | b"OW" | b"SQ" | b"SV" | b"UC" | b"UN" | b"UR" | b"UT" | b"UV")
 }
 
 /// A decimal string value of at most 16 characters (the DS limit), as precise as fits.
@@ -106,7 +103,7 @@ impl DataSet {
             out.extend(((tag >> 16) as u16).to_le_bytes());
             out.extend((tag as u16).to_le_bytes());
             out.extend(vr);
-            if long_length(&vr) {
+            if long_length(vr) {
                 out.extend([0, 0]);
                 out.extend((bytes.len() as u32).to_le_bytes());
             } else {

@@ -187,7 +187,7 @@ impl DicomWriter {
             out.extend(u32b(length));
         } else {
             out.extend_from_slice(vr);
-            if matches!(vr, b"OB" | b"OW" | b"SQ" | b"UN" | b"UT") {
+            if crate::dicom::reader::long_length(*vr) {
                 out.extend([0, 0]);
                 out.extend(u32b(length));
             } else {

@@ -40,8 +40,7 @@ fn find<'e, 'a>(elements: &'e [Element<'a>], tag: u32) -> Option<&'e Value<'a>> 
 }
 
 fn text(elements: &[Element], tag: u32) -> String {
-    let bytes = find(elements, tag).and_then(Value::bytes).unwrap_or_default();
-    String::from_utf8_lossy(bytes).trim_matches(|c: char| c == '\0' || c.is_whitespace()).to_string()
+    crate::dicom::text(find(elements, tag).and_then(Value::bytes).unwrap_or_default())
 }
 
 fn us(elements: &[Element], tag: u32) -> Option<u16> {
