@@ -21,8 +21,12 @@ async function fetchWasm(url) {
 }
 
 try {
-  const [{ default: init }, wasm] = await Promise.all([import(tag.dataset.js), fetchWasm(tag.dataset.wasm)]);
-  await init({ module_or_path: wasm });
+  const [{ default: init }, bytes] = await Promise.all([import(tag.dataset.js), fetchWasm(tag.dataset.wasm)]);
+  // Compiled once here and handed to every segmentation worker (worker.js), which instantiate
+  // it without downloading or compiling it again.
+  const module = await WebAssembly.compile(bytes);
+  globalThis.brainsegWasm = { module, js: new URL(tag.dataset.js, document.baseURI).href };
+  await init({ module_or_path: module });
 } catch (e) {
   const p = document.createElement('p');
   p.className = 'boot-error';

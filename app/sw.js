@@ -3,6 +3,8 @@
 // answers only when the network cannot. Nothing but this origin's own GET requests is touched.
 const CACHE = 'brainseg';
 const MODEL = 'brainseg.bsm';
+// Started by the page (new Worker), so index.html does not name it.
+const WORKER = 'worker.js';
 const SHELL = './';
 
 self.addEventListener('install', (event) => {
@@ -22,10 +24,10 @@ self.addEventListener('fetch', (event) => {
 });
 
 // What a version of the page needs: trunk gives the wasm, JS and CSS content-hashed names and
-// index.html lists them all; the model and the page itself complete the set.
+// index.html lists them all; the model, the worker script and the page itself complete the set.
 function needs(html) {
   const scope = self.registration.scope;
-  const urls = new Set([new URL(SHELL, scope).href, new URL(MODEL, scope).href]);
+  const urls = new Set([SHELL, MODEL, WORKER].map((u) => new URL(u, scope).href));
   for (const [, link] of html.matchAll(/\b(?:href|src|data-js|data-wasm)="([^"]+)"/g)) {
     const url = new URL(link, scope);
     if (url.origin === self.location.origin) {

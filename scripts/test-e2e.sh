@@ -31,7 +31,7 @@ mkdir -p "$ART/cli"
 
 # A folder of numbered phantom slices, a volume to the page and the CLI alike (3D step included).
 mkdir -p "$ART/numbered" "$ART/cli-numbered"
-for k in 1 2 3 4 5 6; do "$PHANTOM_BIN" "$ART/numbered/case_$k.png" 256 "$((k + 10))" > /dev/null; done
+for k in $(seq 1 12); do "$PHANTOM_BIN" "$ART/numbered/case_$k.png" 256 "$((k + 10))" > /dev/null; done
 "$CLI" segment "$ART/numbered" --model dist/brainseg.bsm --output "$ART/cli-numbered" > "$ART/cli-numbered/stdout.txt"
 
 # A DICOM series of phantom slices the model finds tumor on: the page's DICOM SEG must equal the

@@ -1,4 +1,5 @@
-//! Small wrappers over browser APIs that the rest of the page awaits or calls.
+//! Small wrappers over browser APIs that the rest of the page awaits or calls. Those that the
+//! segmentation workers use too work in a window and in a worker alike.
 
 use js_sys::{Promise, Uint8Array};
 use wasm_bindgen::prelude::*;
@@ -9,6 +10,21 @@ fn window() -> web_sys::Window {
     web_sys::window().expect("the page runs in a browser window")
 }
 
+/// Whether this code runs in the page's window (not in one of its workers).
+pub fn in_window() -> bool {
+    web_sys::window().is_some()
+}
+
+/// `globalThis[key]`: the same call in a window and in a worker.
+fn global_get(key: &str) -> JsValue {
+    js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// The window's or the worker's `navigator`.
+fn navigator() -> JsValue {
+    global_get("navigator")
+}
+
 /// A JS exception as one line of text for the user.
 pub fn describe(err: &JsValue) -> String {
     err.dyn_ref::<js_sys::Error>()
@@ -17,16 +33,6 @@ pub fn describe(err: &JsValue) -> String {
         .unwrap_or_else(|| format!("{err:?}"))
 }
 
-/// Lets the browser paint and handle input before the next slice: without it a long queue
-/// would freeze the page until the last slice is done.
-pub async fn yield_now() {
-    let tick = Promise::new(&mut |resolve, _| {
-        let _ = window().set_timeout_with_callback(&resolve);
-    });
-    let _ = JsFuture::from(tick).await;
-}
-
-/// Milliseconds since the page started (sub-millisecond resolution where the browser allows).
 /// 128 random bits (a DICOM SEG's new UIDs): four draws of 32 bits.
 pub fn random_bits() -> u128 {
     (0..4).fold(0u128, |acc, _| acc << 32 | u128::from((js_sys::Math::random() * 4_294_967_296.0) as u32))
@@ -37,13 +43,19 @@ pub fn unix_seconds() -> i64 {
     (js_sys::Date::now() / 1000.0) as i64
 }
 
+/// Milliseconds since the page (or worker) started, sub-millisecond where the browser allows.
 pub fn now_ms() -> f64 {
-    window().performance().map_or(0.0, |p| p.now())
+    global_get("performance").dyn_into::<web_sys::Performance>().map_or(0.0, |p| p.now())
 }
 
 /// The bytes behind `url`, fetched from the page's own origin.
 pub async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
-    let response = JsFuture::from(window().fetch_with_str(url)).await.map_err(|e| describe(&e))?;
+    let global = js_sys::global();
+    let request = match global.dyn_ref::<web_sys::WorkerGlobalScope>() {
+        Some(worker) => worker.fetch_with_str(url),
+        None => window().fetch_with_str(url),
+    };
+    let response = JsFuture::from(request).await.map_err(|e| describe(&e))?;
     let response: Response = response.unchecked_into();
     if !response.ok() {
         return Err(format!("HTTP {} {}", response.status(), response.status_text()));
@@ -61,21 +73,32 @@ pub async fn read_blob(blob: &Blob) -> Result<Vec<u8>, String> {
 
 /// Whether the browser exposes WebGPU at all (`navigator.gpu`).
 pub fn has_webgpu() -> bool {
-    js_sys::Reflect::get(&window().navigator(), &JsValue::from_str("gpu")).is_ok_and(|gpu| !gpu.is_undefined())
+    js_sys::Reflect::get(&navigator(), &JsValue::from_str("gpu")).is_ok_and(|gpu| !gpu.is_undefined())
 }
 
-/// "vendor architecture description" of the browser's WebGPU adapter, e.g. "google swiftshader".
-/// wgpu passes on only the description, which browsers often leave empty.
-pub async fn webgpu_adapter_label() -> Option<String> {
+/// The browser's WebGPU adapter as `requestAdapter()` describes it, without opening a device.
+pub struct AdapterInfo {
+    /// "vendor architecture description", e.g. "google swiftshader" (wgpu passes on only the
+    /// description, which browsers often leave empty).
+    pub label: String,
+    /// A software renderer: the browser says it is its fallback adapter, or its name says so.
+    pub software: bool,
+}
+
+pub async fn webgpu_adapter() -> Option<AdapterInfo> {
     use js_sys::Reflect;
-    let gpu = Reflect::get(&window().navigator(), &"gpu".into()).ok()?;
+    let gpu = Reflect::get(&navigator(), &"gpu".into()).ok().filter(|g| !g.is_undefined())?;
     let request: js_sys::Function = Reflect::get(&gpu, &"requestAdapter".into()).ok()?.dyn_into().ok()?;
     let adapter = JsFuture::from(request.call0(&gpu).ok()?.dyn_into::<Promise>().ok()?).await.ok()?;
     let info = Reflect::get(&adapter, &"info".into()).ok().filter(|i| i.is_object())?;
     let field = |key: &str| Reflect::get(&info, &key.into()).ok().and_then(|v| v.as_string()).unwrap_or_default();
     let parts: Vec<String> =
         ["vendor", "architecture", "description"].map(field).into_iter().filter(|s| !s.is_empty()).collect();
-    (!parts.is_empty()).then(|| parts.join(" "))
+    let label = parts.join(" ");
+    let fallback = [&info, &adapter].iter().any(|o| Reflect::get(o, &"isFallbackAdapter".into()).is_ok_and(|v| v.is_truthy()));
+    let lower = label.to_lowercase();
+    let named_software = ["swiftshader", "llvmpipe", "softpipe", "software", "basic render"].iter().any(|n| lower.contains(n));
+    Some(AdapterInfo { label, software: fallback || named_software })
 }
 
 /// Registers the offline cache (`sw.js`). Failure only costs offline use, so it is logged, not shown.
@@ -113,4 +136,29 @@ pub fn save_file(name: &str, bytes: &[u8], mime: &str) -> Result<(), String> {
     });
     let _ = window().set_timeout_with_callback_and_timeout_and_arguments_0(revoke.unchecked_ref(), 60_000);
     Ok(())
+}
+
+/// `navigator.hardwareConcurrency`: logical cores (at least 1).
+pub fn cores() -> usize {
+    (window().navigator().hardware_concurrency() as usize).max(1)
+}
+
+/// `navigator.deviceMemory` in GiB where the browser tells (Chromium: a rough figure, at most 8).
+pub fn device_memory_gib() -> Option<f64> {
+    js_sys::Reflect::get(&window().navigator(), &"deviceMemory".into()).ok().and_then(|v| v.as_f64())
+}
+
+/// The value of `name` in the page's query string (`?device=cpu`).
+pub fn query_param(name: &str) -> Option<String> {
+    let search = window().location().search().ok()?;
+    web_sys::UrlSearchParams::new_with_str(&search).ok()?.get(name)
+}
+
+/// Bytes of this instance's WebAssembly memory (it only grows).
+pub fn wasm_memory_bytes() -> f64 {
+    wasm_bindgen::memory()
+        .dyn_into::<js_sys::WebAssembly::Memory>()
+        .ok()
+        .and_then(|m| m.buffer().dyn_into::<js_sys::ArrayBuffer>().ok())
+        .map_or(0.0, |b| f64::from(b.byte_length()))
 }

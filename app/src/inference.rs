@@ -1,12 +1,10 @@
-//! The model on the best device the browser offers: WebGPU, else Burn's `flex` CPU backend.
-//!
-//! The device and model are not `Send` in the browser, so [`crate::pipeline`] keeps the
-//! [`Engine`] in the page's local storage.
+//! The model on one device inside a segmentation worker: WebGPU or Burn's `flex` CPU backend.
+//! Which device the page uses, and how many workers, is [`crate::worker::start`]'s choice.
 
 use std::fmt;
 
 use brainseg_core::synthetic::phantom;
-use brainseg_core::{Prediction, Segmenter};
+use brainseg_core::Segmenter;
 use burn::prelude::Device;
 use burn::tensor::wgpu::WgpuInitError;
 use burn::tensor::wgpu::wgpu::DeviceType;
@@ -21,7 +19,7 @@ pub const MODEL_URL: &str = "brainseg.bsm";
 #[derive(Debug, Clone, PartialEq)]
 pub enum Backend {
     WebGpu { adapter: String, software: bool },
-    Cpu { why: String },
+    Cpu,
 }
 
 impl Backend {
@@ -38,7 +36,7 @@ impl fmt::Display for Backend {
                 let kind = if *software { ", software" } else { "" };
                 write!(f, "WebGPU ({adapter}{kind})")
             }
-            Backend::Cpu { why } => write!(f, "CPU (Burn flex; {why})"),
+            Backend::Cpu => write!(f, "CPU (Burn flex)"),
         }
     }
 }
@@ -59,84 +57,89 @@ fn short_reason(e: &WgpuInitError) -> String {
     }
 }
 
-/// WebGPU if the browser grants an adapter, else the CPU, with the reason.
-async fn pick_device() -> (Device, Backend) {
-    if !browser::has_webgpu() {
-        return (Device::flex(), Backend::Cpu { why: "this browser has no WebGPU".into() });
-    }
-    match Device::wgpu_options().init_with_setup_async().await {
-        Ok((device, setup)) => {
-            let info = setup.adapter.get_info();
-            let software = info.device_type == DeviceType::Cpu;
-            let adapter = match info.name {
-                name if name.is_empty() => browser::webgpu_adapter_label().await.unwrap_or_default(),
-                name => name,
-            };
-            (device, Backend::WebGpu { adapter, software })
+/// Which device a worker is asked to open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceRequest {
+    Cpu,
+    WebGpu,
+}
+
+impl DeviceRequest {
+    pub fn name(self) -> &'static str {
+        match self {
+            DeviceRequest::Cpu => "cpu",
+            DeviceRequest::WebGpu => "webgpu",
         }
-        Err(e) => (Device::flex(), Backend::Cpu { why: short_reason(&e) }),
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "cpu" => Some(DeviceRequest::Cpu),
+            "webgpu" => Some(DeviceRequest::WebGpu),
+            _ => None,
+        }
     }
 }
 
+/// WebGPU's device and adapter, or why it cannot be had.
+async fn open_webgpu() -> Result<(Device, Backend), String> {
+    if !browser::has_webgpu() {
+        return Err("this browser has no WebGPU".into());
+    }
+    let (device, setup) = Device::wgpu_options().init_with_setup_async().await.map_err(|e| short_reason(&e))?;
+    let info = setup.adapter.get_info();
+    let software = info.device_type == DeviceType::Cpu;
+    let adapter = match info.name {
+        name if name.is_empty() => browser::webgpu_adapter().await.map(|a| a.label).unwrap_or_default(),
+        name => name,
+    };
+    Ok((device, Backend::WebGpu { adapter, software }))
+}
+
 impl Engine {
-    /// Picks the device, downloads and checks the model, and (on WebGPU) compiles its shaders
-    /// on a synthetic slice, so the first real slice is fast. `progress` gets each step.
-    pub async fn load(progress: impl Fn(String)) -> Result<Self, String> {
-        progress("Initialising WebGPU…".into());
-        let (device, backend) = pick_device().await;
-        progress(format!("Downloading the model ({backend})…"));
+    /// Opens the device asked for, downloads and checks the model, and runs it once on a
+    /// synthetic slice (on WebGPU that compiles the shaders, so the first real slice is fast).
+    /// Returns the engine and the milliseconds a slice took: on the CPU the first run; on WebGPU,
+    /// where `timed`, a second run after the shaders are compiled (else the first, compilation
+    /// included).
+    pub async fn load(request: DeviceRequest, timed: bool) -> Result<(Self, f64), String> {
+        let (device, backend) = match request {
+            DeviceRequest::Cpu => (Device::flex(), Backend::Cpu),
+            DeviceRequest::WebGpu => open_webgpu().await?,
+        };
         let bytes = browser::fetch_bytes(MODEL_URL)
             .await
             .map_err(|e| format!("cannot download the model {MODEL_URL}: {e}"))?;
-        progress(format!("Loading the model ({:.1} MB)…", bytes.len() as f64 / 1e6));
-        browser::yield_now().await;
-        let load = |device: &Device| {
-            Segmenter::from_bytes(&bytes, device).map_err(|e| format!("cannot load the model: {e}"))
-        };
-        let engine = Self { segmenter: load(&device)?, backend };
-        // A first run on a synthetic slice compiles the GPU shaders (or lets the browser
-        // optimise the CPU code), so the user's first slice is as fast as the rest.
-        progress(if engine.backend.is_gpu() {
-            "Compiling GPU shaders (first run only, this can take several seconds)…".into()
-        } else {
-            "Warming up the CPU backend…".into()
-        });
-        browser::yield_now().await;
+        let segmenter = Segmenter::from_bytes(&bytes, &device).map_err(|e| format!("cannot load the model: {e}"))?;
+        drop(bytes);
+        let engine = Self { segmenter, backend };
         let size = engine.input_size();
-        match engine.segment(&phantom(size, size, 1, true).image).await {
-            Ok(_) => Ok(engine),
-            // A GPU that opens but cannot run the network is no reason to give up: the CPU can.
-            Err(e) if engine.backend.is_gpu() => {
-                let why = format!("WebGPU failed on a test slice ({e})");
-                Ok(Self { segmenter: load(&Device::flex())?, backend: Backend::Cpu { why } })
-            }
-            Err(e) => Err(format!("the model failed on a test slice: {e}")),
+        let slice = phantom(size, size, 1, true).image;
+        let test = || async { engine.probabilities(&[&slice], 0).await.map_err(|e| format!("the model failed on a test slice: {e}")) };
+        let mut start = browser::now_ms();
+        test().await?;
+        if timed && engine.backend.is_gpu() {
+            start = browser::now_ms();
+            test().await?;
         }
+        Ok((engine, browser::now_ms() - start))
+    }
+
+    pub fn meta(&self) -> &brainseg_core::model_file::ModelMeta {
+        self.segmenter.meta()
     }
 
     pub fn input_size(&self) -> u32 {
         self.segmenter.meta().config.input_size as u32
     }
 
-    pub fn model_sha256(&self) -> String {
-        self.segmenter.meta().weights_sha256.clone()
-    }
-
-    pub fn postprocess(&self) -> brainseg_core::postprocess::PostProcess {
-        self.segmenter.meta().postprocess
-    }
-
-    /// Segments slice `z` of a study's slices (with its neighbours where the model reads them).
-    pub async fn segment_in_volume(&self, volume: &[RgbImage], z: usize) -> Result<Prediction, String> {
-        let refs: Vec<&RgbImage> = volume.iter().collect();
-        let probs = self.segmenter.slice_probabilities_async(&refs, z).await.map_err(|e| e.to_string())?;
-        let image = volume.get(z).ok_or("no such slice")?;
-        Ok(self.segmenter.prediction(probs, image.width(), image.height()))
-    }
-
-    /// Segments one slice. Reads back asynchronously: a blocking read panics on WebGPU.
-    pub async fn segment(&self, image: &RgbImage) -> Result<Prediction, String> {
-        let mut predictions = self.segmenter.segment_async(&[image]).await.map_err(|e| e.to_string())?;
-        predictions.pop().ok_or_else(|| "the model returned no prediction".into())
+    /// Tumor probabilities (at the model's input size) of slice `z` of a study's slices, with its
+    /// neighbours where the model reads them; a lone slice is a volume of one. Reads back
+    /// asynchronously: a blocking read panics on WebGPU.
+    pub async fn probabilities(&self, volume: &[&RgbImage], z: usize) -> Result<Vec<f32>, String> {
+        if z >= volume.len() {
+            return Err(format!("slice {z} of a volume of {}", volume.len()));
+        }
+        self.segmenter.slice_probabilities_async(volume, z).await.map_err(|e| e.to_string())
     }
 }

@@ -1,19 +1,21 @@
-//! From dropped files to predictions: the model loads once at start-up, then slices are
-//! segmented one at a time, yielding to the browser in between so the page keeps painting.
+//! From dropped files to predictions: every slice becomes a job of the worker pool
+//! ([`crate::worker`]), which reads, decodes and segments it off the main thread; what comes
+//! back (the image and its probabilities) becomes a [`Segmented`] here. The main thread only
+//! draws.
 
-use std::collections::VecDeque;
-use std::rc::Rc;
 use std::sync::Arc;
 
-use brainseg_core::image_input::decode_slice;
+use brainseg_core::Prediction;
+use brainseg_core::model_file::ModelMeta;
 use image::RgbImage;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use wasm_bindgen::prelude::*;
 
 use crate::browser;
 use crate::files::Picked;
-use crate::inference::Engine;
 use crate::state::{AppState, EngineStatus, Segmented, SliceEntry, SliceStatus};
+use crate::worker::{JobError, Pool, Reply, Request, Scans, page_wasm, start};
 
 /// What a queued slice is made from.
 pub enum Input {
@@ -33,12 +35,11 @@ pub fn job(picked: Picked) -> (String, Input) {
     (picked.path, input)
 }
 
-/// The page's non-`Send` half: the model and the queue of files waiting for it.
+/// The page's non-`Send` half: the worker pool and the model's header.
 #[derive(Default)]
 pub struct Runtime {
-    engine: Option<Rc<Engine>>,
-    queue: VecDeque<(usize, Input)>,
-    running: bool,
+    pool: Option<Pool>,
+    meta: Option<Arc<ModelMeta>>,
     next_id: usize,
 }
 
@@ -48,18 +49,25 @@ pub fn use_runtime() -> RuntimeStore {
     expect_context::<RuntimeStore>()
 }
 
-/// Loads the model in the background; slices dropped meanwhile wait in the queue.
+/// Starts the workers in the background; slices dropped meanwhile wait in the pool's queue.
 pub fn start_engine(state: AppState, rt: RuntimeStore) {
+    let Some((module, js)) = page_wasm() else {
+        state.engine.set(EngineStatus::Failed("the page's WebAssembly module was not handed over (boot.js)".into()));
+        return;
+    };
+    let test_hooks = browser::query_param("test-hooks").is_some();
+    let pool = Pool::new(module, js, test_hooks);
+    pool.on_change(move |n| state.workers.set(n));
+    if test_hooks {
+        expose_test_hooks(&pool);
+    }
+    rt.update_value(|r| r.pool = Some(pool.clone()));
     spawn_local(async move {
-        let progress = move |step: String| state.engine.set(EngineStatus::Loading(step));
-        match Engine::load(progress).await {
-            Ok(engine) => {
-                state.use_model_defaults(engine.postprocess());
-                state.model_sha256.set(engine.model_sha256());
-                let backend = engine.backend.to_string();
-                state.engine.set(EngineStatus::Ready { gpu: engine.backend.is_gpu(), backend });
-                rt.update_value(|r| r.engine = Some(Rc::new(engine)));
-                ensure_running(state, rt);
+        match start(state, pool).await {
+            Ok(meta) => {
+                state.use_model_defaults(meta.postprocess);
+                state.model_sha256.set(meta.weights_sha256.clone());
+                rt.update_value(|r| r.meta = Some(Arc::new(meta)));
             }
             Err(e) => state.engine.set(EngineStatus::Failed(e)),
         }
@@ -68,81 +76,101 @@ pub fn start_engine(state: AppState, rt: RuntimeStore) {
     });
 }
 
-/// Adds slices to the list and the queue, and shows the first of them; returns their ids.
+/// `globalThis.brainsegTest.killWorker()` (only with `?test-hooks`): the end-to-end test stops a
+/// busy worker as a crash would.
+fn expose_test_hooks(pool: &Pool) {
+    let pool = pool.clone();
+    let kill = Closure::<dyn Fn() -> bool>::new(move || pool.kill_busy_worker());
+    let hooks = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&hooks, &"killWorker".into(), kill.as_ref());
+    let _ = js_sys::Reflect::set(&js_sys::global(), &"brainsegTest".into(), &hooks);
+    kill.forget();
+}
+
+fn pool(rt: RuntimeStore) -> Option<Pool> {
+    rt.with_value(|r| r.pool.clone())
+}
+
+/// Adds slices to the list and the pool's queue, and shows the first of them; returns their ids.
 pub fn enqueue(state: AppState, rt: RuntimeStore, items: Vec<(String, Input)>) -> Vec<usize> {
     if items.is_empty() {
         return Vec::new();
     }
     let mut entries = Vec::with_capacity(items.len());
+    let mut jobs = Vec::with_capacity(items.len());
     rt.update_value(|r| {
         for (name, input) in items {
             let id = r.next_id;
             r.next_id += 1;
             entries.push(SliceEntry { id, name, status: SliceStatus::Waiting });
-            r.queue.push_back((id, input));
+            jobs.push((id, input));
         }
     });
     let ids = entries.iter().map(|e| e.id).collect();
     state.selected.set(entries.first().map(|e| e.id));
     state.slices.update(|s| s.extend(entries));
-    ensure_running(state, rt);
+    for (id, input) in jobs {
+        spawn_local(async move {
+            let status = segment(rt, id, input).await;
+            state.set_status(id, status);
+        });
+    }
     ids
 }
 
-fn ensure_running(state: AppState, rt: RuntimeStore) {
-    let start = rt.try_update_value(|r| {
-        let start = r.engine.is_some() && !r.running && !r.queue.is_empty();
-        r.running |= start;
-        start
-    });
-    if start == Some(true) {
-        spawn_local(run(state, rt));
+/// Drops the slices of `ids` that still wait for a worker.
+pub fn cancel(rt: RuntimeStore, ids: &[usize]) {
+    if let Some(pool) = pool(rt) {
+        pool.cancel(|tag| ids.contains(&tag));
     }
 }
 
-async fn run(state: AppState, rt: RuntimeStore) {
-    loop {
-        let next = rt.try_update_value(|r| match (r.queue.pop_front(), &r.engine) {
-            (Some(job), Some(engine)) => Some((job, engine.clone())),
-            _ => {
-                r.running = false;
-                None
-            }
-        });
-        let Some(Some(((id, input), engine))) = next else { return };
-        let status = segment(&engine, input).await;
-        state.set_status(id, status);
-        browser::yield_now().await;
+/// Reads and decodes an image file in a worker: the image and the conversions made to read it.
+pub async fn decode_file(rt: RuntimeStore, file: web_sys::File) -> Result<(RgbImage, Vec<String>), String> {
+    let pool = pool(rt).ok_or("the page has no workers")?;
+    match pool.run(usize::MAX, Request::Decode(file)).await {
+        Ok(Reply { image: Some(image), notes, .. }) => Ok((image, notes)),
+        Ok(_) => Err("the worker sent no image".into()),
+        Err(e) => Err(e.to_string()),
     }
 }
 
-/// Reads and decodes a dropped image file: the image and the conversions made to read it.
-pub async fn decode_file(file: &web_sys::File) -> Result<(RgbImage, Vec<String>), String> {
-    let bytes = browser::read_blob(file).await.map_err(|e| format!("cannot read the file: {e}"))?;
-    let slice = decode_slice(&bytes).map_err(|e| e.to_string())?;
-    Ok((slice.image, slice.conversions.iter().map(ToString::to_string).collect()))
+/// Reads scan files into studies in a worker.
+pub async fn read_scans(rt: RuntimeStore, files: Vec<(String, web_sys::File)>) -> Result<Scans, String> {
+    let pool = pool(rt).ok_or("the page has no workers")?;
+    match pool.run(usize::MAX, Request::Scans(files)).await {
+        Ok(Reply { scans: Some(scans), .. }) => Ok(scans),
+        Ok(_) => Err("the worker sent no studies".into()),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
-async fn segment(engine: &Engine, input: Input) -> SliceStatus {
-    let (image, notes, volume) = match input {
+async fn segment(rt: RuntimeStore, id: usize, input: Input) -> SliceStatus {
+    let Some(pool) = pool(rt) else { return SliceStatus::Failed("the page has no workers".into()) };
+    let (request, image) = match input {
         Input::Unreadable(e) => return SliceStatus::Failed(e),
-        Input::InVolume(volume, z) => (volume[z].clone(), Vec::new(), Some((volume, z))),
-        Input::Image(image) => (image, Vec::new(), None),
-        Input::File(file) => match decode_file(&file).await {
-            Ok((image, notes)) => (image, notes, None),
-            Err(e) => return SliceStatus::Failed(e),
-        },
-    };
-    let start = browser::now_ms();
-    let result = match &volume {
-        Some((volume, z)) => engine.segment_in_volume(volume, *z).await,
-        None => engine.segment(&image).await,
-    };
-    match result {
-        Ok(prediction) => {
-            let millis = browser::now_ms() - start;
-            SliceStatus::Done(Arc::new(Segmented::new(image, prediction, notes, millis)))
+        Input::File(file) => (Request::Segment(file), None),
+        Input::Image(image) => (Request::InVolume { volume: Arc::new(vec![image.clone()]), z: 0 }, Some(image)),
+        Input::InVolume(volume, z) => {
+            let image = volume.get(z).cloned();
+            (Request::InVolume { volume, z }, image)
         }
-        Err(e) => SliceStatus::Failed(format!("the model failed on this slice: {e}")),
+    };
+    let reply = match pool.run(id, request).await {
+        Ok(reply) => reply,
+        Err(JobError::Cancelled) => return SliceStatus::Cancelled,
+        Err(e) => return SliceStatus::Failed(e.to_string()),
+    };
+    let Some(meta) = rt.with_value(|r| r.meta.clone()) else { return SliceStatus::Failed("the model is not loaded".into()) };
+    match (reply.image.or(image), reply.probabilities) {
+        (Some(image), Some(probs)) => {
+            let size = meta.config.input_size as u32;
+            if probs.len() != (size * size) as usize {
+                return SliceStatus::Failed(format!("the worker sent {} probabilities for a {size}x{size} model", probs.len()));
+            }
+            let prediction = Prediction::new(probs, size, image.width(), image.height(), &meta.postprocess);
+            SliceStatus::Done(Arc::new(Segmented::new(image, prediction, reply.notes, reply.millis)))
+        }
+        _ => SliceStatus::Failed("the worker sent an incomplete reply".into()),
     }
 }

@@ -1,56 +1,47 @@
 //! Scans from a drop (DICOM series, NIfTI volumes) and folders of numbered image slices: read in
-//! the page, stacked into studies, and queued as ordinary slices; each study keeps its geometry
+//! the workers, stacked into studies, and queued as ordinary slices; each study keeps its geometry
 //! for millilitres and the NIfTI export, and its slices are post-processed as one volume.
 
 use std::sync::Arc;
 
-use brainseg_study::{Loader, Volume, numbered};
+use brainseg_study::{Volume, numbered};
 use image::RgbImage;
 use leptos::prelude::*;
 
-use crate::browser;
 use crate::files::Picked;
-use crate::pipeline::{Input, RuntimeStore, decode_file, enqueue};
+use crate::pipeline::{Input, RuntimeStore, decode_file, enqueue, read_scans};
 use crate::state::{AppState, StudyEntry};
 
-/// Reads the files, one at a time so their bytes can go, then queues every study's slices.
+/// Reads the files into studies in a worker, then queues every study's slices.
 pub async fn load(state: AppState, rt: RuntimeStore, picked: Vec<Picked>) {
-    let total = picked.len();
-    state.reading_scans.set(Some(format!("Reading {total} scan file(s)…")));
-    browser::yield_now().await;
-    let mut loader = Loader::default();
-    for (i, p) in picked.into_iter().enumerate() {
+    state.reading_scans.set(Some(format!("Reading {} scan file(s)…", picked.len())));
+    let mut files = Vec::new();
+    let mut problems = Vec::new();
+    for p in picked {
         match p.file {
-            Err(e) => loader.problem(&p.path, e),
-            Ok(file) => match browser::read_blob(&file).await {
-                Ok(bytes) => loader.add(&p.path, &bytes),
-                Err(e) => loader.problem(&p.path, format!("cannot read the file: {e}")),
-            },
-        }
-        if i % 16 == 15 {
-            state.reading_scans.set(Some(format!("Reading scan files… {}/{total}", i + 1)));
-            browser::yield_now().await;
+            Ok(file) => files.push((p.path, file)),
+            Err(e) => problems.push((p.path, Input::Unreadable(e))),
         }
     }
-    let loaded = loader.finish();
-    let problems = loaded.problems.into_iter().map(|p| (p.file, Input::Unreadable(p.reason))).collect();
     enqueue(state, rt, problems);
-    for study in loaded.studies {
-        let (w, h) = (study.width() as u32, study.height() as u32);
-        // `rgb_slice` always holds width x height x 3 bytes; the fallback is never drawn.
-        let volume: Arc<Vec<RgbImage>> = Arc::new(
-            (0..study.slices())
-                .map(|k| RgbImage::from_raw(w, h, study.rgb_slice(k)).unwrap_or_else(|| RgbImage::new(w, h)))
-                .collect(),
-        );
-        let slices = (0..study.slices())
+    let scans = match read_scans(rt, files).await {
+        Ok(scans) => scans,
+        Err(e) => {
+            state.reading_scans.set(None);
+            enqueue(state, rt, vec![("scan files".to_string(), Input::Unreadable(e))]);
+            return;
+        }
+    };
+    enqueue(state, rt, scans.problems.into_iter().map(|(file, reason)| (file, Input::Unreadable(reason))).collect());
+    for study in scans.studies {
+        let volume = Arc::new(study.slices);
+        let slices = (0..volume.len())
             .map(|k| (format!("{}/slice {:03}", study.label, k + 1), Input::InVolume(volume.clone(), k)))
             .collect();
         let slice_ids = enqueue(state, rt, slices);
         let id = state.studies.with_untracked(Vec::len);
-        let entry = StudyEntry::new(id, study.label.clone(), study.mode.to_string(), study.notes.clone(), slice_ids, study.flair.geometry());
+        let entry = StudyEntry::new(id, study.label, study.mode, study.notes, slice_ids, study.geometry);
         state.studies.update(|s| s.push(entry));
-        browser::yield_now().await;
     }
     state.reading_scans.set(None);
 }
@@ -80,23 +71,26 @@ pub fn numbered_volumes(picked: Vec<Picked>) -> (Vec<Picked>, Vec<NumberedPick>)
     (slots.into_iter().flatten().collect(), volumes)
 }
 
-/// Reads and decodes a numbered volume's slices and queues them as one study; slices that
-/// cannot be read are listed as such, and the rest are still one volume.
+/// Reads and decodes a numbered volume's slices (in the workers, all at once) and queues them as
+/// one study; slices that cannot be read are listed as such, and the rest are still one volume.
 pub async fn load_numbered(state: AppState, rt: RuntimeStore, pick: NumberedPick) {
     let mut decoded = Vec::new();
     let mut failed = Vec::new();
     let mut notes = pick.notes;
-    for p in pick.slices {
+    let reads = pick.slices.into_iter().map(|p| async move {
         let result = match p.file {
             Err(e) => Err(e),
-            Ok(file) => decode_file(&file).await,
+            Ok(file) => decode_file(rt, file).await,
         };
+        (p.path, result)
+    });
+    for (path, result) in futures::future::join_all(reads).await {
         match result {
             Ok((image, conversions)) => {
-                notes.extend(conversions.iter().map(|c| format!("{}: {c}", p.path)));
-                decoded.push((p.path, image));
+                notes.extend(conversions.iter().map(|c| format!("{path}: {c}")));
+                decoded.push((path, image));
             }
-            Err(e) => failed.push((p.path, Input::Unreadable(e))),
+            Err(e) => failed.push((path, Input::Unreadable(e))),
         }
     }
     enqueue(state, rt, failed);

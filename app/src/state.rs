@@ -63,6 +63,8 @@ impl Segmented {
 pub enum SliceStatus {
     Waiting,
     Failed(String),
+    /// Taken out of the queue by the user before a worker got to it.
+    Cancelled,
     Done(Arc<Segmented>),
 }
 
@@ -89,6 +91,7 @@ impl SliceEntry {
             SliceStatus::Waiting => 0,
             SliceStatus::Failed(_) => 1,
             SliceStatus::Done(_) => 2,
+            SliceStatus::Cancelled => 3,
         };
         (self.id, tag)
     }
@@ -108,13 +111,16 @@ pub struct StudyEntry {
     pub geometry: Arc<brainseg_study::Volume>,
     /// The study's pixels kept by the last post-processing asked for (see [`Self::kept`]).
     pub kept_cache: Arc<Mutex<Option<(PostProcess, Arc<Vec<Vec<u8>>>)>>>,
+    /// When its slices were queued (page clock, ms): for the time left.
+    pub queued_at_ms: f64,
 }
 
 type Kept = Arc<Vec<Vec<u8>>>;
 
 impl StudyEntry {
     pub fn new(id: usize, label: String, mode: String, notes: Vec<String>, slice_ids: Vec<usize>, geometry: brainseg_study::Volume) -> Self {
-        Self { id, label, mode, notes, slice_ids, geometry: Arc::new(geometry), kept_cache: Arc::default() }
+        let queued_at_ms = crate::browser::now_ms();
+        Self { id, label, mode, notes, slice_ids, geometry: Arc::new(geometry), kept_cache: Arc::default(), queued_at_ms }
     }
 
     fn segmented<'a>(&self, slices: &'a [SliceEntry]) -> Option<Vec<&'a Arc<Segmented>>> {
@@ -151,9 +157,14 @@ impl StudyEntry {
         Some(mine[k].mask_from(&kept[k], post))
     }
 
-    /// How many of its slices are segmented (or failed).
+    /// How many of its slices are segmented (or failed, or cancelled).
     pub fn finished(&self, slices: &[SliceEntry]) -> usize {
         slices.iter().filter(|e| self.slice_ids.contains(&e.id) && !matches!(e.status, SliceStatus::Waiting)).count()
+    }
+
+    /// Whether any of its slices was cancelled (its volume figures then never come).
+    pub fn cancelled(&self, slices: &[SliceEntry]) -> bool {
+        slices.iter().any(|e| self.slice_ids.contains(&e.id) && matches!(e.status, SliceStatus::Cancelled))
     }
 }
 
@@ -161,7 +172,15 @@ impl StudyEntry {
 #[derive(Debug, Clone, PartialEq)]
 pub enum EngineStatus {
     Loading(String),
-    Ready { backend: String, gpu: bool },
+    Ready {
+        backend: String,
+        gpu: bool,
+        /// Why this device (empty when WebGPU won).
+        why: String,
+        planned_workers: usize,
+        /// WebAssembly memory of the first worker once warm, in MB.
+        per_worker_mb: f64,
+    },
     Failed(String),
 }
 
@@ -173,6 +192,7 @@ pub struct SetSummary {
     pub total_percent: Option<f64>,
     pub failed: usize,
     pub waiting: usize,
+    pub cancelled: usize,
     pub mean_millis: Option<f64>,
 }
 
@@ -189,6 +209,7 @@ fn summarize(slices: &[SliceEntry], post: &PostProcess) -> SetSummary {
         match &entry.status {
             SliceStatus::Waiting => summary.waiting += 1,
             SliceStatus::Failed(_) => summary.failed += 1,
+            SliceStatus::Cancelled => summary.cancelled += 1,
             SliceStatus::Done(s) => {
                 let coverage = s.coverage(post);
                 let n = f64::from(s.image.width()) * f64::from(s.image.height());
@@ -227,6 +248,8 @@ pub struct AppState {
     /// The model file's weights hash: a DICOM SEG's algorithm version.
     pub model_sha256: RwSignal<String>,
     pub engine: RwSignal<EngineStatus>,
+    /// Workers with the model loaded, taking slices.
+    pub workers: RwSignal<usize>,
     pub summary: Memo<SetSummary>,
 }
 
@@ -251,6 +274,7 @@ impl AppState {
             volume_rule: RwSignal::new(VolumeRule::Off),
             model_sha256: RwSignal::new(String::new()),
             engine: RwSignal::new(EngineStatus::Loading("Starting…".into())),
+            workers: RwSignal::new(0),
             summary,
         }
     }

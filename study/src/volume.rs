@@ -2,6 +2,8 @@
 //! right, top = anterior), plus the geometry that turns voxel counts into millilitres and masks
 //! back into files aligned with the input.
 
+use serde::{Deserialize, Serialize};
+
 use crate::dicom::source::DicomSource;
 use crate::nifti::Header;
 
@@ -9,7 +11,7 @@ use crate::nifti::Header;
 pub type Affine = [[f64; 4]; 3];
 
 /// Where a volume came from: needed to write its mask with the input's geometry.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Origin {
     /// The series, and each slice's instance: what a DICOM SEG references.
     Dicom(Box<DicomSource>),
@@ -21,7 +23,7 @@ pub enum Origin {
 
 /// Maps display axes onto a file's voxel axes: display axis `d` runs along file axis `axes[d]`,
 /// reversed where `flip[d]`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reorient {
     pub axes: [usize; 3],
     pub flip: [bool; 3],
@@ -56,7 +58,8 @@ impl Reorient {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+/// Serializable so that the page's workers can hand a study's geometry to the page (JSON).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Volume {
     /// What to call it: a series description or a file name.
     pub label: String,

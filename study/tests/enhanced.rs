@@ -82,3 +82,33 @@ fn raw_functional_groups_make_the_same_stacks() {
     assert_eq!(loaded.studies.len(), 2);
     assert!(loaded.studies.iter().all(|s| s.flair.dims == [4, 4, 2] && s.flair.slice_positions.is_some()));
 }
+
+/// The page's workers hand each study's geometry to the page as JSON: DICOM (Enhanced MR and
+/// single frames, with their SEG references) and NIfTI geometry must come back unchanged.
+#[test]
+fn study_geometry_survives_json() {
+    let a = phantom_volume(DIMS, SPACING, 3);
+    let spec = SeriesSpec::axial("AX FLAIR");
+    let singles = dicom_series(&a, &spec, Syntax::ExplicitLe).into_iter().enumerate().map(|(k, f)| (format!("IM{k}"), f)).collect();
+    let affine = [[2.0, 0.0, 0.0, -40.0], [0.0, 2.5, 0.0, -45.0], [0.0, 0.0, 5.0, -20.0]];
+    let sets = [
+        singles,
+        vec![("enhanced.dcm".into(), enhanced_mr(&[&a], &spec))],
+        vec![("flair.nii.gz".into(), brainseg_study::synth::nifti(&a, &affine, true))],
+    ];
+    for files in sets {
+        let loaded = load(files);
+        assert!(loaded.problems.is_empty(), "{:?}", loaded.problems);
+        assert_eq!(loaded.studies.len(), 1);
+        check_json(&loaded);
+    }
+}
+
+fn check_json(loaded: &brainseg_study::Loaded) {
+    for study in &loaded.studies {
+        let geometry = study.flair.geometry();
+        let json = serde_json::to_string(&geometry).expect("serializes");
+        let back: brainseg_study::Volume = serde_json::from_str(&json).expect("parses");
+        assert_eq!(back, geometry, "{}", study.label);
+    }
+}

@@ -30,10 +30,14 @@ const STUDY_MS = 900_000;
 // The scans (four 12-slice studies) run on the CPU fallback only: reading studies does not depend
 // on the backend, and on SwiftShader, a GPU emulated on these 2 CPU cores, the shipped width-32
 // network takes tens of seconds a slice. WebGPU's masks are still checked against the CLI's.
+// The WebGPU mode asks for WebGPU (`?device=webgpu`): left to choose, the page skips a software
+// adapter for its CPU workers, which it checks first (`autoSkipsSoftware`).
 const MODES = [
-  { name: 'webgpu', webgpu: true, expect: /^WebGPU/, scans: false },
-  { name: 'cpu', webgpu: false, expect: /^CPU/, scans: true },
+  { name: 'webgpu', webgpu: true, expect: /^WebGPU/, query: '?device=webgpu', scans: false },
+  { name: 'cpu', webgpu: false, expect: /^CPU/, query: '?test-hooks', scans: true },
 ];
+// The page's longest main-thread task while the workers segment a study (PerformanceObserver).
+const LONGTASK_MS = 100;
 
 class Failures {
   list = [];
@@ -159,8 +163,13 @@ async function scans(page, failures, mode) {
 /** A folder of numbered phantom slices (on which the model finds tumor) becomes one study; its
  * figures and every slice's mask (3D step included) equal `brainseg segment` on the folder. */
 async function numberedStudy(page, failures, mode, studiesBefore) {
+  const tasks = await watchLongTasks(page);
+  const start = Date.now();
   await page.setInputFiles('[data-testid=folder-input]', NUMBERED);
   const panels = await waitStudies(page, studiesBefore + 1);
+  const studyMs = Date.now() - start;
+  const longest = await tasks.longest();
+  failures.check(longest < LONGTASK_MS, `numbered study: the main thread was busy for ${longest.toFixed(0)} ms at a time (limit ${LONGTASK_MS})`);
   const panel = panels.find((p) => /case_$/.test(p.label));
   if (!failures.check(panel, `no study panel for the numbered folder: ${panels.map((p) => p.label)}`)) return {};
   const line = readFileSync(join(CLI_NUMBERED, 'stdout.txt'), 'utf8').split('\n').find((l) => /numbered slices as one volume/.test(l));
@@ -179,7 +188,11 @@ async function numberedStudy(page, failures, mode, studiesBefore) {
     worst = Math.min(worst, cmp.agree);
   });
   failures.check(worst >= 0.99, `numbered study: page and CLI masks agree on only ${(100 * worst).toFixed(2)}% of pixels`);
-  return { numbered: `${panel.label}: ${panel.slices} slices with tumor, ${panel.volume}; masks agree >= ${(100 * worst).toFixed(2)}%` };
+  return {
+    numbered:
+      `${panel.label}: ${panel.slices} slices with tumor, ${panel.volume}; masks agree >= ${(100 * worst).toFixed(2)}%; ` +
+      `${studyMs} ms, longest main-thread task ${longest.toFixed(0)} ms`,
+  };
 }
 
 /** A DICOM series of phantom slices (on which the model finds tumor): the study panel's DICOM SEG
@@ -211,6 +224,38 @@ async function segStudy(page, failures, mode, studiesBefore) {
     failures.check(false, `page SEG vs CLI SEG: ${(e.stderr || e.stdout || e.message).trim()}`);
     return {};
   }
+}
+
+/** Left to choose on SwiftShader, the page uses its CPU workers and says why. */
+async function autoSkipsSoftware(page, server, failures) {
+  await page.goto(`${server.origin}/`);
+  const backend = await waitReady(page, READY_MS);
+  const why = await page.locator('[data-testid=backend-why]').innerText().catch(() => '');
+  failures.check(/^CPU/.test(backend) && /software/.test(why), `auto device on SwiftShader: "${backend}" (${why})`);
+  return `${backend}, ${await page.locator('[data-testid=workers]').innerText()} (${why})`;
+}
+
+/** Starts recording the page's long main-thread tasks; `longest()` reads the longest so far. */
+async function watchLongTasks(page) {
+  await page.evaluate(() => {
+    globalThis.longTasks = [];
+    new PerformanceObserver((list) => globalThis.longTasks.push(...list.getEntries().map((e) => e.duration))).observe({ type: 'longtask' });
+  });
+  return { longest: () => page.evaluate(() => Math.max(0, ...globalThis.longTasks)) };
+}
+
+/** A worker killed mid-study and a file whose decoder panics (test hooks) cost nothing else: the
+ * killed worker's slice is retried, the panicking file is reported, the page goes on. */
+async function workerFailures(page, failures, doneBefore, failedBefore) {
+  const copies = [1, 2, 3, 4].map((k) => ({ name: `again_${k}.png`, type: 'image/png', bytes: readFileSync(PHANTOM) }));
+  await dropFiles(page, [...copies, { name: 'panic.png', type: 'image/png', bytes: Buffer.from('BRAINSEG-TEST-PANIC\n') }]);
+  await page.waitForFunction(() => globalThis.brainsegTest.killWorker(), null, { timeout: SLICE_MS, polling: 50 });
+  await waitSegmented(page, doneBefore + 4, SLICE_MS);
+  const failed = await page.locator('[data-testid=failed-count]').innerText();
+  const row = await page.locator('li.failed', { hasText: 'panic.png' }).innerText().catch(() => '');
+  failures.check(failed === String(failedBefore + 1), `worker failures: ${failed} unreadable, expected ${failedBefore + 1}`);
+  failures.check(/crashed/.test(row) && /test hook/.test(row), `the panicking file's row: "${row}"`);
+  return `killed worker: its slice retried; panic: "${row.split('\n').pop()}"`;
 }
 
 async function badAndGoodInOneDrop(page, failures) {
@@ -254,9 +299,11 @@ async function runMode(mode) {
   });
   const report = { mode: mode.name };
   try {
+    if (mode.webgpu) report.auto = await autoSkipsSoftware(page, server, failures);
     const start = Date.now();
-    await page.goto(`${server.origin}/`);
+    await page.goto(`${server.origin}/${mode.query}`);
     report.backend = await waitReady(page, READY_MS);
+    report.workers = await page.locator('[data-testid=workers]').innerText();
     report.readyMs = Date.now() - start;
     failures.check(mode.expect.test(report.backend), `backend should match ${mode.expect}: "${report.backend}"`);
     // The offline cache fills right after the model loads; let it finish before the drop.
@@ -276,6 +323,7 @@ async function runMode(mode) {
     await folderPick(page, failures, 2);
     await exampleAndZip(page, failures, mode, 4);
     if (mode.scans) {
+      report.workerFailures = await workerFailures(page, failures, 5, 1);
       Object.assign(report, await scans(page, failures, mode));
       Object.assign(report, await numberedStudy(page, failures, mode, 4));
       Object.assign(report, await segStudy(page, failures, mode, 5));
@@ -293,6 +341,8 @@ async function runMode(mode) {
   }
   const away = foreign(requests, server.origin);
   failures.check(away.length === 0, `requests to other origins: ${away.map((r) => r.url).join(', ')}`);
+  // Only the workers fetch the model: seeing that request shows the check above covers them.
+  failures.check(requests.some((r) => /brainseg\.bsm$/.test(r.url)), 'the workers\' model request was not recorded');
   problems.forEach((p) => failures.check(false, p));
   report.requests = requests.length;
   return { report, failures: failures.list };
@@ -300,7 +350,8 @@ async function runMode(mode) {
 
 function describe({ report: r, failures }) {
   const lines = [
-    `${r.mode}: backend ${r.backend ?? '?'} (ready after ${r.readyMs ?? '?'} ms)`,
+    `${r.mode}: backend ${r.backend ?? '?'}, ${r.workers ?? '?'} (ready after ${r.readyMs ?? '?'} ms)`,
+    ...(r.auto ? [`  left to choose: ${r.auto}`] : []),
     `  phantom: coverage ${r.coverage ?? '?'}, inference ${r.millis ?? '?'} per slice`,
     r.cmp
       ? `  mask vs brainseg segment: ${(100 * r.cmp.agree).toFixed(2)}% of pixels agree ` +
@@ -311,6 +362,7 @@ function describe({ report: r, failures }) {
       ? `  scans: ${r.panels.map((p) => `${p.label}: ${p.volume}, ${p.slices} slices with tumor`).join('; ')} (${r.studyMs} ms)`
       : `  scans: ${MODES.find((m) => m.name === r.mode)?.scans ? 'not reached' : 'checked on the CPU fallback only'}`,
     `  numbered folder: ${r.numbered ?? 'not reached'}`,
+    ...(MODES.find((m) => m.name === r.mode)?.scans ? [`  worker failures: ${r.workerFailures ?? 'not reached'}`] : []),
     `  DICOM SEG download: ${r.seg ?? 'not reached'}`,
     `  ${r.requests} requests, all to the page's origin: ${failures.every((f) => !f.startsWith('requests to'))}`,
     `  offline reload (server stopped, service worker): ${r.offlineBackend ? `ok, ${r.offlineBackend}` : 'not reached'}`,

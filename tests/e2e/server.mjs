@@ -15,8 +15,10 @@ const TYPES = {
   '.gz': 'application/gzip',
 };
 
-/** Serves `root` on 127.0.0.1 at a free port; resolves to `{ origin, close }`. */
-export async function serve(root) {
+/** Serves `root` on 127.0.0.1 at a free port; resolves to `{ origin, close }`. `isolated`: with
+ * the headers that make a page cross-origin isolated (COOP/COEP), which WebAssembly threads need. */
+export async function serve(root, { isolated = false } = {}) {
+  const isolation = isolated ? { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' } : {};
   const server = createServer(async (req, res) => {
     try {
       const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
@@ -35,6 +37,7 @@ export async function serve(root) {
         'Content-Length': body.length,
         'Last-Modified': info.mtime.toUTCString(),
         'Cache-Control': 'no-cache',
+        ...isolation,
       });
       res.end(req.method === 'HEAD' ? undefined : body);
     } catch {

@@ -12,6 +12,7 @@ fn SliceRow(entry: SliceEntry) -> impl IntoView {
     let detail = match &entry.status {
         SliceStatus::Waiting => view! { <span class="pending">"segmenting…"</span> }.into_any(),
         SliceStatus::Failed(e) => view! { <span class="error">{e.clone()}</span> }.into_any(),
+        SliceStatus::Cancelled => view! { <span class="pending">"cancelled"</span> }.into_any(),
         SliceStatus::Done(s) => {
             let millis = s.millis;
             let coverage = move || {

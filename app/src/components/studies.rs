@@ -8,8 +8,9 @@ use brainseg_study::volume::Origin;
 use brainseg_study::{file_stem, nifti};
 use leptos::prelude::*;
 
-use crate::{browser, downloads};
+use crate::pipeline::{cancel, use_runtime};
 use crate::state::{StudyEntry, use_state};
+use crate::{browser, downloads};
 
 fn report(result: Result<(), String>) {
     if let Err(e) = result {
@@ -19,10 +20,25 @@ fn report(result: Result<(), String>) {
 
 #[component]
 fn StudyPanel(study: StudyEntry) -> impl IntoView {
-    let state = use_state();
+    let (state, rt) = (use_state(), use_runtime());
     let total = study.slice_ids.len();
     let study = StoredValue::new(study);
     let finished = Memo::new(move |_| state.slices.with(|s| study.with_value(|st| st.finished(s))));
+    let cancelled = Memo::new(move |_| state.slices.with(|s| study.with_value(|st| st.cancelled(s))));
+    // Time left from this study's own pace so far (all workers together).
+    let progress = move || {
+        let done = finished.get();
+        let mut text = format!("{done} of {total} slices");
+        if cancelled.get() {
+            text.push_str(", cancelled");
+        } else if done > 0 && done < total {
+            let elapsed = browser::now_ms() - study.with_value(|st| st.queued_at_ms);
+            let left = elapsed / done as f64 * (total - done) as f64 / 1000.0;
+            text.push_str(&format!(", about {left:.0} s left"));
+        }
+        text
+    };
+    let cancel_study = move |_| study.with_value(|st| cancel(rt, &st.slice_ids));
     let figures = Memo::new(move |_| {
         let post = state.set_post();
         let masks = state.slices.with(|s| study.with_value(|st| st.masks(s, &post)))?;
@@ -79,7 +95,12 @@ fn StudyPanel(study: StudyEntry) -> impl IntoView {
             <p class="mode" data-testid="study-mode">"Channels: "{mode}</p>
             <dl class="figures">
                 <dt>"Segmented"</dt>
-                <dd data-testid="study-done">{move || format!("{} of {total} slices", finished.get())}</dd>
+                <dd data-testid="study-done">
+                    {progress}
+                    <Show when=move || finished.get() < total && !cancelled.get()>
+                        " "<button type="button" class="link" data-testid="cancel-study" on:click=cancel_study>"cancel"</button>
+                    </Show>
+                </dd>
                 <dt>"Tumor volume"</dt>
                 <dd data-testid="study-volume">{move || figures.get().map_or("…".into(), |f| f.amount_text())}</dd>
                 <dt>"Slices with tumor"</dt>

@@ -3,12 +3,18 @@
 use leptos::prelude::*;
 
 use crate::downloads;
-use crate::state::use_state;
+use crate::pipeline::{cancel, use_runtime};
+use crate::state::{SliceStatus, use_state};
 
 #[component]
 pub fn Summary() -> impl IntoView {
-    let state = use_state();
+    let (state, rt) = (use_state(), use_runtime());
     let summary = state.summary;
+    let cancel_all = move |_| {
+        let waiting: Vec<usize> =
+            state.slices.with_untracked(|s| s.iter().filter(|e| matches!(e.status, SliceStatus::Waiting)).map(|e| e.id).collect());
+        cancel(rt, &waiting);
+    };
     let save_all = move |_| {
         let post = state.set_post();
         let masks: Vec<_> = state.slices.with_untracked(|s| {
@@ -26,6 +32,10 @@ pub fn Summary() -> impl IntoView {
                 <dd data-testid="done-count">{move || summary.with(|s| s.per_slice.len())}</dd>
                 <dt>"Waiting"</dt>
                 <dd data-testid="waiting-count">{move || summary.with(|s| s.waiting)}</dd>
+                <Show when=move || summary.with(|s| s.cancelled > 0)>
+                    <dt>"Cancelled"</dt>
+                    <dd data-testid="cancelled-count">{move || summary.with(|s| s.cancelled)}</dd>
+                </Show>
                 <dt>"Unreadable"</dt>
                 <dd data-testid="failed-count">{move || summary.with(|s| s.failed)}</dd>
                 <dt>"Tumor coverage"</dt>
@@ -43,6 +53,9 @@ pub fn Summary() -> impl IntoView {
             >
                 "Download all masks (zip)"
             </button>
+            <Show when=move || summary.with(|s| s.waiting > 0)>
+                <button type="button" data-testid="cancel-all" on:click=cancel_all>"Cancel waiting slices"</button>
+            </Show>
         </section>
     }
 }

@@ -79,6 +79,7 @@ pub fn Viewer() -> impl IntoView {
         None => Some("Drop slices above, or try the example.".to_string()),
         Some(SliceStatus::Waiting) => Some("Segmenting…".to_string()),
         Some(SliceStatus::Failed(e)) => Some(format!("This file cannot be used: {e}")),
+        Some(SliceStatus::Cancelled) => Some("Cancelled before it was segmented.".to_string()),
         Some(SliceStatus::Done(_)) => None,
     };
 

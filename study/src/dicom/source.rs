@@ -2,6 +2,8 @@
 //! study attributes that file it under the same patient and study in a viewer or archive, and
 //! which instance (and frame) each slice of the volume came from.
 
+use serde::{Deserialize, Serialize};
+
 /// Patient and study attributes copied verbatim, with their value representations (files in
 /// implicit VR do not state them). `true`: type 2 in the SEG, written empty where the source has
 /// none.
@@ -20,7 +22,7 @@ pub const IDENTITY: [(u32, [u8; 2], bool); 11] = [
 ];
 
 /// One slice of a volume as the archive knows it.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct SourceSlice {
     pub sop_class_uid: String,
     pub sop_instance_uid: String,
@@ -31,7 +33,7 @@ pub struct SourceSlice {
 }
 
 /// The series a DICOM volume was stacked from, as far as a derived object needs it.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct DicomSource {
     pub study_uid: String,
     pub series_uid: String,

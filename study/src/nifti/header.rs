@@ -1,11 +1,13 @@
 //! The NIfTI-1 header: the fields brainseg reads and writes, either byte order in, little
 //! endian out.
 
+use serde::{Deserialize, Serialize};
+
 use crate::error::{Error, Result};
 
 pub const HEADER_SIZE: usize = 348;
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Header {
     pub dim: [i16; 8],
     pub datatype: i16,
