@@ -92,6 +92,8 @@ struct Inner {
     failed_starts: usize,
     /// Neighbouring slices the model reads on each side (from its header).
     context: usize,
+    /// Handlers of stopped workers (see [`end`]).
+    detached: Vec<Handlers>,
     /// Set when no worker could start at all.
     failed: Option<String>,
     /// Told how many enlisted workers are ready whenever that changes.
@@ -115,6 +117,7 @@ impl Pool {
             next_key: 0,
             failed_starts: 0,
             failed: None,
+            detached: Vec::new(),
             context: 0,
             on_change: None,
         })))
@@ -157,7 +160,7 @@ impl Pool {
         let mut inner = self.0.borrow_mut();
         if let Some(at) = inner.slots.iter().position(|s| s.key == key) {
             let slot = inner.slots.remove(at);
-            slot.worker.terminate();
+            let slot = end(&mut inner, slot);
             if let SlotState::Busy(job) = slot.state {
                 inner.pending.push_front(job);
             }
@@ -312,7 +315,7 @@ fn remove_slot(pool: &Rc<RefCell<Inner>>, key: u64, reason: &str) {
     let mut inner = pool.borrow_mut();
     let Some(at) = inner.slots.iter().position(|s| s.key == key) else { return };
     let slot = inner.slots.remove(at);
-    slot.worker.terminate();
+    let slot = end(&mut inner, slot);
     if let SlotState::Starting(Some(tx)) = slot.state {
         let _ = tx.send(Err(reason.to_string()));
     }
@@ -330,7 +333,7 @@ fn crashed(pool: &Rc<RefCell<Inner>>, key: u64, reason: String) {
     let mut inner = pool.borrow_mut();
     let Some(at) = inner.slots.iter().position(|s| s.key == key) else { return };
     let slot = inner.slots.remove(at);
-    slot.worker.terminate();
+    let slot = end(&mut inner, slot);
     let why = slot.panic.clone().unwrap_or(reason);
     web_sys::console::warn_1(&format!("segmentation worker crashed: {why}").into());
     let (device, enlisted) = (slot.device, slot.enlisted);
@@ -362,6 +365,26 @@ fn crashed(pool: &Rc<RefCell<Inner>>, key: u64, reason: String) {
     dispatch(&mut pool.borrow_mut());
     changed(pool);
 }
+
+/// Stops a removed worker. Its handlers are detached and kept (not dropped): this may run inside
+/// one of them, and messages it posted before it stopped may still be queued.
+fn end(inner: &mut Inner, slot: Slot) -> Ended {
+    slot.worker.set_onmessage(None);
+    slot.worker.set_onerror(None);
+    slot.worker.terminate();
+    inner.detached.push((slot._on_message, slot._on_error));
+    Ended { device: slot.device, enlisted: slot.enlisted, state: slot.state, panic: slot.panic }
+}
+
+/// What is left of a stopped worker.
+struct Ended {
+    device: DeviceRequest,
+    enlisted: bool,
+    state: SlotState,
+    panic: Option<String>,
+}
+
+type Handlers = (Closure<dyn FnMut(MessageEvent)>, Closure<dyn FnMut(web_sys::ErrorEvent)>);
 
 fn fail_pending(inner: &mut Inner, reason: &str) {
     for job in inner.pending.drain(..) {
