@@ -1,7 +1,7 @@
 //! From dropped files to predictions: every slice becomes a job of the worker pool
 //! ([`crate::worker`]), which reads, decodes and segments it off the main thread; what comes
-//! back (the image and its probabilities) becomes a [`Segmented`] here. The main thread only
-//! draws.
+//! back (the image and its probabilities) becomes a [`Segmented`] here; masks, the 3D step and
+//! drawing stay on the main thread.
 
 use std::sync::Arc;
 
