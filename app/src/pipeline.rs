@@ -1,13 +1,14 @@
 //! From dropped files to predictions: every slice becomes a job of the worker pool
 //! ([`crate::worker`]), which reads, decodes and segments it off the main thread; what comes
-//! back (the image and its probabilities) becomes a [`Segmented`] here; masks, the 3D step and
-//! drawing stay on the main thread.
+//! back (the image, its probabilities and its mask) becomes a [`Segmented`] here. A complete
+//! study's masks (the 3D step) are made in a worker too; the main thread only draws.
 
 use std::sync::Arc;
 
 use brainseg_core::Prediction;
 use brainseg_core::model_file::ModelMeta;
-use image::RgbImage;
+use brainseg_core::postprocess::{PostProcess, coverage_percent};
+use image::{GrayImage, RgbImage};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use wasm_bindgen::prelude::*;
@@ -15,7 +16,7 @@ use wasm_bindgen::prelude::*;
 use crate::browser;
 use crate::files::Picked;
 use crate::state::{AppState, EngineStatus, Segmented, SliceEntry, SliceStatus};
-use crate::worker::{JobError, Pool, Reply, Request, Scans, page_wasm, start};
+use crate::worker::{JobError, Pool, Reply, Request, Scans, StudyProbabilities, page_wasm, start};
 
 /// What a queued slice is made from.
 pub enum Input {
@@ -109,9 +110,12 @@ pub fn enqueue(state: AppState, rt: RuntimeStore, items: Vec<(String, Input)>) -
     let ids = entries.iter().map(|e| e.id).collect();
     state.selected.set(entries.first().map(|e| e.id));
     state.slices.update(|s| s.extend(entries));
+    // Each slice's mask is made in its worker under the settings of now; a threshold moved
+    // meanwhile is applied here later, from the probabilities.
+    let post = untrack(|| state.set_post());
     for (id, input) in jobs {
         spawn_local(async move {
-            let status = segment(rt, id, input).await;
+            let status = segment(rt, id, input, post).await;
             state.set_status(id, status);
         });
     }
@@ -145,15 +149,31 @@ pub async fn read_scans(rt: RuntimeStore, files: Vec<(String, web_sys::File)>) -
     }
 }
 
-async fn segment(rt: RuntimeStore, id: usize, input: Input) -> SliceStatus {
+/// A complete study's masks under `post` (3D step included), made in a worker ahead of the
+/// slices waiting.
+pub async fn study_masks(rt: RuntimeStore, study: StudyProbabilities) -> Result<Vec<GrayImage>, String> {
+    let pool = pool(rt).ok_or("the page has no workers")?;
+    let n = study.probabilities.len();
+    match pool.run_first(usize::MAX, Request::StudyMasks(Arc::new(study))).await {
+        Ok(Reply { masks: Some(masks), .. }) if masks.len() == n => Ok(masks),
+        Ok(_) => Err("the worker sent no masks for the study".into()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+async fn segment(rt: RuntimeStore, id: usize, input: Input, post: PostProcess) -> SliceStatus {
     let Some(pool) = pool(rt) else { return SliceStatus::Failed("the page has no workers".into()) };
     let (request, image) = match input {
         Input::Unreadable(e) => return SliceStatus::Failed(e),
-        Input::File(file) => (Request::Segment(file), None),
-        Input::Image(image) => (Request::InVolume { volume: Arc::new(vec![image.clone()]), z: 0 }, Some(image)),
+        Input::File(file) => (Request::Segment(file, post), None),
+        Input::Image(image) => {
+            let volume = Arc::new(vec![image]);
+            let image = volume.first().cloned();
+            (Request::InVolume { volume, z: 0, post }, image)
+        }
         Input::InVolume(volume, z) => {
             let image = volume.get(z).cloned();
-            (Request::InVolume { volume, z }, image)
+            (Request::InVolume { volume, z, post }, image)
         }
     };
     let reply = match pool.run(id, request).await {
@@ -162,14 +182,18 @@ async fn segment(rt: RuntimeStore, id: usize, input: Input) -> SliceStatus {
         Err(e) => return SliceStatus::Failed(e.to_string()),
     };
     let Some(meta) = rt.with_value(|r| r.meta.clone()) else { return SliceStatus::Failed("the model is not loaded".into()) };
-    match (reply.image.or(image), reply.probabilities) {
-        (Some(image), Some(probs)) => {
+    match (reply.image.or(image), reply.probabilities, reply.mask) {
+        (Some(image), Some(probabilities), Some(mask)) => {
             let size = meta.config.input_size as u32;
-            if probs.len() != (size * size) as usize {
-                return SliceStatus::Failed(format!("the worker sent {} probabilities for a {size}x{size} model", probs.len()));
+            if probabilities.len() != (size * size) as usize {
+                return SliceStatus::Failed(format!("the worker sent {} probabilities for a {size}x{size} model", probabilities.len()));
             }
-            let prediction = Prediction::new(probs, size, image.width(), image.height(), &meta.postprocess);
-            SliceStatus::Done(Arc::new(Segmented::new(image, prediction, reply.notes, reply.millis)))
+            if mask.dimensions() != image.dimensions() {
+                return SliceStatus::Failed(format!("the worker sent a {:?} mask for a {:?} image", mask.dimensions(), image.dimensions()));
+            }
+            let coverage_percent = coverage_percent(&mask);
+            let prediction = Prediction { probabilities, size, mask, coverage_percent };
+            SliceStatus::Done(Arc::new(Segmented::new(image, prediction, &post, reply.notes, reply.millis)))
         }
         _ => SliceStatus::Failed("the worker sent an incomplete reply".into()),
     }

@@ -6,9 +6,11 @@
 use std::sync::{Arc, Mutex};
 
 use brainseg_core::Prediction;
-use brainseg_core::postprocess::{PostProcess, VolumeRule, coverage_percent, mask_from_kept, mask_from_probabilities, volume_kept};
+use brainseg_core::postprocess::{PostProcess, VolumeRule, coverage_percent, mask_from_probabilities, volume_masks};
 use image::{GrayImage, RgbImage};
 use leptos::prelude::*;
+
+use crate::worker::StudyProbabilities;
 
 /// A slice the network has segmented.
 #[derive(Debug)]
@@ -20,18 +22,29 @@ pub struct Segmented {
     pub notes: Vec<String>,
     /// Network time including pre- and post-processing, in milliseconds.
     pub millis: f64,
+    /// The threshold and smallest region `prediction.mask` was made with (in the worker).
+    made_with: (f32, usize),
     /// The last coverage asked for: every slice's figure is asked again whenever another slice
     /// finishes, and recomputing all of them would make a large folder quadratic.
     coverage_cache: Mutex<Option<(PostProcess, f64)>>,
 }
 
 impl Segmented {
-    pub fn new(image: RgbImage, prediction: Prediction, notes: Vec<String>, millis: f64) -> Self {
-        Self { image, prediction, notes, millis, coverage_cache: Mutex::new(None) }
+    /// `prediction`'s mask and coverage were made under `post` (its per-slice part).
+    pub fn new(image: RgbImage, prediction: Prediction, post: &PostProcess, notes: Vec<String>, millis: f64) -> Self {
+        let made_with = (post.threshold, post.min_component_area);
+        Self { image, prediction, notes, millis, made_with, coverage_cache: Mutex::new(None) }
+    }
+
+    fn made_with(&self, post: &PostProcess) -> bool {
+        (post.threshold, post.min_component_area) == self.made_with
     }
 
     /// Tumor coverage in percent under `post`.
     pub fn coverage(&self, post: &PostProcess) -> f64 {
+        if self.made_with(post) {
+            return self.prediction.coverage_percent;
+        }
         let mut cache = self.coverage_cache.lock().unwrap_or_else(|e| e.into_inner());
         match *cache {
             Some((p, c)) if p == *post => c,
@@ -46,16 +59,12 @@ impl Segmented {
     /// The mask at the input's size under `post`, without re-running the network (the slice
     /// alone: a study's 3D step is [`StudyEntry::masks`]).
     pub fn mask(&self, post: &PostProcess) -> GrayImage {
+        if self.made_with(post) {
+            return self.prediction.mask.clone();
+        }
         let p = &self.prediction;
         let (w, h) = self.image.dimensions();
         mask_from_probabilities(&p.probabilities, p.size, w, h, post)
-    }
-
-    /// The mask at the input's size of the pixels `kept` (model resolution) by a study's 3D step.
-    pub fn mask_from(&self, kept: &[u8], post: &PostProcess) -> GrayImage {
-        let p = &self.prediction;
-        let (w, h) = self.image.dimensions();
-        mask_from_kept(&p.probabilities, kept, p.size, w, h, post.threshold)
     }
 }
 
@@ -109,52 +118,64 @@ pub struct StudyEntry {
     pub slice_ids: Vec<usize>,
     /// Spacing, orientation and origin (no voxels): for millilitres and the NIfTI export.
     pub geometry: Arc<brainseg_study::Volume>,
-    /// The study's pixels kept by the last post-processing asked for (see [`Self::kept`]).
-    pub kept_cache: Arc<Mutex<Option<(PostProcess, Arc<Vec<Vec<u8>>>)>>>,
+    /// Every slice's mask (3D step included) under the post-processing they were made with, from
+    /// a worker ([`crate::pipeline::study_masks`]) once the study is complete.
+    masks: ArcRwSignal<Option<(PostProcess, Arc<Vec<GrayImage>>)>>,
     /// When its slices were queued (page clock, ms): for the time left.
     pub queued_at_ms: f64,
 }
 
-type Kept = Arc<Vec<Vec<u8>>>;
-
 impl StudyEntry {
     pub fn new(id: usize, label: String, mode: String, notes: Vec<String>, slice_ids: Vec<usize>, geometry: brainseg_study::Volume) -> Self {
         let queued_at_ms = crate::browser::now_ms();
-        Self { id, label, mode, notes, slice_ids, geometry: Arc::new(geometry), kept_cache: Arc::default(), queued_at_ms }
+        Self { id, label, mode, notes, slice_ids, geometry: Arc::new(geometry), masks: ArcRwSignal::new(None), queued_at_ms }
     }
 
     fn segmented<'a>(&self, slices: &'a [SliceEntry]) -> Option<Vec<&'a Arc<Segmented>>> {
         self.slice_ids.iter().map(|id| slices.iter().find(|e| e.id == *id).and_then(|e| e.segmented())).collect()
     }
 
-    /// Every slice's pixels at the model's resolution that stay tumor under `post`, the 3D step
-    /// included, with the slices themselves, or `None` while any slice is unfinished (the 3D step
-    /// needs the whole volume).
-    fn kept<'a>(&self, slices: &'a [SliceEntry], post: &PostProcess) -> Option<(Vec<&'a Arc<Segmented>>, Kept)> {
+    /// The network's output for the whole study, for its masks under `post`, or `None` while any
+    /// slice is unfinished (the 3D step needs the whole volume).
+    pub fn probabilities(&self, slices: &[SliceEntry], post: &PostProcess) -> Option<StudyProbabilities> {
         let mine = self.segmented(slices)?;
-        let mut cache = self.kept_cache.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((_, kept)) = cache.as_ref().filter(|(p, k)| p == post && k.len() == mine.len()) {
-            return Some((mine, kept.clone()));
+        Some(StudyProbabilities {
+            probabilities: mine.iter().map(|s| s.prediction.probabilities.clone()).collect(),
+            size: mine.first().map_or(0, |s| s.prediction.size),
+            dims: mine.iter().map(|s| s.image.dimensions()).collect(),
+            post: *post,
+        })
+    }
+
+    /// Every slice's mask under `post` (3D step included), in slice order, once a worker has made
+    /// them (tracked): the same masks as `brainseg segment` writes for the study.
+    pub fn ready_masks(&self, post: &PostProcess) -> Option<Arc<Vec<GrayImage>>> {
+        self.masks.with(|m| m.as_ref().filter(|(p, _)| p == post).map(|(_, m)| m.clone()))
+    }
+
+    pub fn has_masks(&self, post: &PostProcess) -> bool {
+        self.masks.with_untracked(|m| m.as_ref().is_some_and(|(p, _)| p == post))
+    }
+
+    pub fn set_masks(&self, post: PostProcess, masks: Vec<GrayImage>) {
+        self.masks.set(Some((post, Arc::new(masks))));
+    }
+
+    /// The study's masks under `post` now (downloads): the worker's, or made here if they have
+    /// not come yet; `None` while any slice is unfinished.
+    pub fn masks_now(&self, slices: &[SliceEntry], post: &PostProcess) -> Option<Arc<Vec<GrayImage>>> {
+        if let Some(m) = self.masks.with_untracked(|m| m.as_ref().filter(|(p, _)| p == post).map(|(_, m)| m.clone())) {
+            return Some(m);
         }
-        let probs: Vec<&[f32]> = mine.iter().map(|s| s.prediction.probabilities.as_slice()).collect();
-        let size = mine.first().map_or(0, |s| s.prediction.size);
-        let kept = Arc::new(volume_kept(&probs, size, post));
-        *cache = Some((*post, kept.clone()));
-        Some((mine, kept))
+        let study = self.probabilities(slices, post)?;
+        Some(Arc::new(volume_masks(&study.probabilities, study.size, &study.dims, post)))
     }
 
-    /// Every slice's mask under `post` (3D step included), in slice order, or `None` while any
-    /// is unfinished: the same masks as `brainseg segment` writes for the study.
-    pub fn masks(&self, slices: &[SliceEntry], post: &PostProcess) -> Option<Vec<GrayImage>> {
-        let (mine, kept) = self.kept(slices, post)?;
-        Some(mine.iter().zip(kept.iter()).map(|(s, k)| s.mask_from(k, post)).collect())
-    }
-
-    /// The mask of one of its slices under `post` with the 3D step, once the study is complete.
-    pub fn slice_mask(&self, id: usize, slices: &[SliceEntry], post: &PostProcess) -> Option<GrayImage> {
+    /// The mask of one of its slices under `post` with the 3D step, once a worker has made the
+    /// study's masks (tracked).
+    pub fn slice_mask(&self, id: usize, post: &PostProcess) -> Option<GrayImage> {
         let k = self.slice_ids.iter().position(|&i| i == id)?;
-        let (mine, kept) = self.kept(slices, post)?;
-        Some(mine[k].mask_from(&kept[k], post))
+        self.ready_masks(post).and_then(|m| m.get(k).cloned())
     }
 
     /// How many of its slices are segmented (or failed, or cancelled).

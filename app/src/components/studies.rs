@@ -5,10 +5,12 @@
 use brainseg_study::dicom::seg::{self, SegInfo};
 use brainseg_study::measure::summarize;
 use brainseg_study::volume::Origin;
+use brainseg_core::postprocess::PostProcess;
 use brainseg_study::{file_stem, nifti};
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 
-use crate::pipeline::{cancel, use_runtime};
+use crate::pipeline::{cancel, study_masks, use_runtime};
 use crate::state::{StudyEntry, use_state};
 use crate::{browser, downloads};
 
@@ -39,15 +41,40 @@ fn StudyPanel(study: StudyEntry) -> impl IntoView {
         text
     };
     let cancel_study = move |_| study.with_value(|st| cancel(rt, &st.slice_ids));
+    // Once every slice is in, a worker makes the study's masks (3D step) under the committed
+    // settings, again whenever they change.
+    let asked = StoredValue::new(None::<PostProcess>);
+    Effect::new(move |_| {
+        let post = state.set_post();
+        if finished.get() < total || study.with_value(|st| st.has_masks(&post)) || asked.get_value() == Some(post) {
+            return;
+        }
+        let Some(job) = state.slices.with_untracked(|s| study.with_value(|st| st.probabilities(s, &post))) else { return };
+        asked.set_value(Some(post));
+        spawn_local(async move {
+            let masks = match study_masks(rt, job).await {
+                Ok(masks) => Some(masks),
+                Err(e) => {
+                    // Made here instead: slower, but the study still gets its figures.
+                    web_sys::console::warn_1(&format!("study masks in a worker failed ({e}); making them here").into());
+                    state.slices.with_untracked(|s| study.with_value(|st| st.masks_now(s, &post))).map(|m| m.to_vec())
+                }
+            };
+            if let Some(masks) = masks {
+                study.with_value(|st| st.set_masks(post, masks));
+            }
+            asked.set_value(None);
+        });
+    });
     let figures = Memo::new(move |_| {
         let post = state.set_post();
-        let masks = state.slices.with(|s| study.with_value(|st| st.masks(s, &post)))?;
+        let masks = study.with_value(|st| st.ready_masks(&post))?;
         let refs: Vec<&[u8]> = masks.iter().map(|m| m.as_raw().as_slice()).collect();
         Some(study.with_value(|st| summarize(&st.geometry, &refs)))
     });
     let masks_now = move || {
         let post = state.set_post();
-        state.slices.with_untracked(|s| study.with_value(|st| st.masks(s, &post)))
+        state.slices.with_untracked(|s| study.with_value(|st| st.masks_now(s, &post)))
     };
     let save_nifti = move |_| {
         let Some(masks) = masks_now() else { return };
@@ -60,7 +87,7 @@ fn StudyPanel(study: StudyEntry) -> impl IntoView {
     let save_pngs = move |_| {
         let Some(masks) = masks_now() else { return };
         report(study.with_value(|st| {
-            let named: Vec<_> = masks.into_iter().enumerate().map(|(k, m)| (format!("slice_{:03}.png", k + 1), m)).collect();
+            let named: Vec<_> = masks.iter().enumerate().map(|(k, m)| (format!("slice_{:03}.png", k + 1), m.clone())).collect();
             downloads::save_zip(&format!("{}_masks.zip", file_stem(&st.label)), &named)
         }));
     };

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use brainseg_core::postprocess::{coverage_percent, overlay};
+use brainseg_core::postprocess::{PostProcess, coverage_percent, overlay};
 use image::{GrayImage, RgbImage};
 use leptos::html::Canvas;
 use leptos::prelude::*;
@@ -11,6 +11,23 @@ use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, ImageData};
 
 use crate::downloads;
 use crate::state::{Segmented, SliceStatus, use_state};
+
+/// What the viewer shows: the selected slice, the live settings, its study's mask if made.
+#[derive(Clone)]
+struct Source {
+    name: String,
+    slice: Arc<Segmented>,
+    post: PostProcess,
+    study_mask: Option<Arc<GrayImage>>,
+}
+
+impl PartialEq for Source {
+    fn eq(&self, other: &Self) -> bool {
+        // Study masks are compared by content: the study's worker result is made once per
+        // setting, and a 256x256 comparison costs far less than redrawing.
+        self.name == other.name && Arc::ptr_eq(&self.slice, &other.slice) && self.post == other.post && self.study_mask == other.study_mask
+    }
+}
 
 /// The selected slice's mask at the live threshold.
 #[derive(Clone)]
@@ -42,18 +59,23 @@ fn report(result: Result<(), String>) {
 pub fn Viewer() -> impl IntoView {
     let state = use_state();
     let canvas = NodeRef::<Canvas>::new();
+    // What the picture depends on, compared by identity: other slices finishing change the
+    // slice list, and must not make the shown mask again.
+    let source = Memo::new(move |_| {
+        let entry = state.selected_entry()?;
+        let slice = entry.segmented()?.clone();
+        let post = state.post();
+        // A slice of a complete study shows the study's mask (3D step included) once a worker
+        // has made it; until then, and while the slider moves, the slice's own.
+        let study_mask = state.study_of(entry.id).and_then(|st| st.slice_mask(entry.id, &post)).map(Arc::new);
+        Some(Source { name: entry.name, slice, post, study_mask })
+    });
     // Re-thresholding reuses the stored probabilities: the network does not run again.
     let shown = Memo::new_with_compare(
         move |_| {
-            let entry = state.selected_entry()?;
-            let slice = entry.segmented()?.clone();
-            let post = state.post();
-            // A slice of a complete study shows the study's mask (3D step included).
-            let study_mask = state
-                .study_of(entry.id)
-                .and_then(|st| state.slices.with(|s| st.slice_mask(entry.id, s, &post)));
-            let mask = study_mask.unwrap_or_else(|| slice.mask(&post));
-            Some(Shown { name: entry.name, coverage: coverage_percent(&mask), slice, mask: Arc::new(mask) })
+            let Source { name, slice, post, study_mask } = source.get()?;
+            let mask = study_mask.unwrap_or_else(|| Arc::new(slice.mask(&post)));
+            Some(Shown { name, coverage: coverage_percent(&mask), slice, mask })
         },
         |_, _| true,
     );

@@ -5,6 +5,7 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use brainseg_core::image_input::decode_slice;
+use brainseg_core::postprocess::{mask_from_probabilities, volume_masks};
 use image::RgbImage;
 use js_sys::{Array, Object};
 use wasm_bindgen::prelude::*;
@@ -89,26 +90,33 @@ pub async fn worker_job(msg: JsValue) -> Array {
 async fn run(msg: &JsValue) -> Result<Reply, String> {
     let engine = ENGINE.with(|e| e.borrow().clone()).ok_or("this worker has no model")?;
     let start = browser::now_ms();
-    let (image, notes, probabilities) = match Job::decode(msg)? {
-        Job::Scans(files) => {
-            let scans = read_scans(files).await;
-            return Ok(Reply { image: None, notes: Vec::new(), probabilities: None, scans: Some(scans), millis: browser::now_ms() - start });
-        }
+    let size = engine.meta().config.input_size as u32;
+    let mut reply = match Job::decode(msg)? {
+        Job::Scans(files) => Reply { scans: Some(read_scans(files).await), ..Reply::default() },
         Job::Decode(file) => {
             let (image, notes) = read_image(&file).await?;
-            (Some(image), notes, None)
+            Reply { image: Some(image), notes, ..Reply::default() }
         }
-        Job::Segment(file) => {
+        Job::Segment(file, post) => {
             let (image, notes) = read_image(&file).await?;
             let probs = engine.probabilities(&[&image], 0).await.map_err(model_failed)?;
-            (Some(image), notes, Some(probs))
+            let mask = mask_from_probabilities(&probs, size, image.width(), image.height(), &post);
+            Reply { image: Some(image), notes, probabilities: Some(probs), mask: Some(mask), ..Reply::default() }
         }
-        Job::Stack { images, z } => {
+        Job::Stack { images, z, post } => {
             let refs: Vec<&RgbImage> = images.iter().collect();
-            (None, Vec::new(), Some(engine.probabilities(&refs, z).await.map_err(model_failed)?))
+            let probs = engine.probabilities(&refs, z).await.map_err(model_failed)?;
+            let (w, h) = images.get(z).map_or((size, size), |i| i.dimensions());
+            let mask = mask_from_probabilities(&probs, size, w, h, &post);
+            Reply { probabilities: Some(probs), mask: Some(mask), ..Reply::default() }
+        }
+        Job::StudyMasks(study) => {
+            let masks = volume_masks(&study.probabilities, study.size, &study.dims, &study.post);
+            Reply { masks: Some(masks), ..Reply::default() }
         }
     };
-    Ok(Reply { image, notes, probabilities, scans: None, millis: browser::now_ms() - start })
+    reply.millis = browser::now_ms() - start;
+    Ok(reply)
 }
 
 fn model_failed(e: String) -> String {

@@ -12,5 +12,5 @@ mod protocol;
 mod start;
 
 pub use pool::{JobError, Pool, page_wasm};
-pub use protocol::{Reply, Request, Scans};
+pub use protocol::{Reply, Request, Scans, StudyProbabilities};
 pub use start::start;

@@ -170,6 +170,16 @@ impl Pool {
 
     /// Runs `request`, waiting for a free worker.
     pub async fn run(&self, tag: usize, request: Request) -> Result<Reply, JobError> {
+        self.submit(tag, request, false).await
+    }
+
+    /// Runs `request` before every waiting job: for short jobs the user waits on (a study's
+    /// masks) that must not queue behind another study's slices.
+    pub async fn run_first(&self, tag: usize, request: Request) -> Result<Reply, JobError> {
+        self.submit(tag, request, true).await
+    }
+
+    async fn submit(&self, tag: usize, request: Request, first: bool) -> Result<Reply, JobError> {
         let (reply, rx) = oneshot::channel();
         {
             let mut inner = self.0.borrow_mut();
@@ -180,6 +190,7 @@ impl Pool {
                 Some(reason) => {
                     let _ = job.reply.send(Err(JobError::NoWorkers(reason)));
                 }
+                None if first => inner.pending.push_front(job),
                 None => inner.pending.push_back(job),
             }
             dispatch(&mut inner);

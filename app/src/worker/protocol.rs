@@ -3,15 +3,16 @@
 
 use std::sync::Arc;
 
-use image::RgbImage;
+use brainseg_core::postprocess::PostProcess;
+use image::{GrayImage, RgbImage};
 use js_sys::{Array, Float32Array, Object, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 
 /// What a worker is asked to do.
 #[derive(Clone)]
 pub enum Request {
-    /// Read and decode an image file, then segment it alone.
-    Segment(web_sys::File),
+    /// Read and decode an image file, then segment it alone; its mask is made under `post`.
+    Segment(web_sys::File, PostProcess),
     /// Read and decode an image file only (a slice of a numbered folder, segmented later with its
     /// neighbours once the whole folder is read).
     Decode(web_sys::File),
@@ -19,11 +20,24 @@ pub enum Request {
     Scans(Vec<(String, web_sys::File)>),
     /// Segment slice `z` of a volume: only the slices its stack needs travel (the model's context
     /// on each side, clamped at the volume's ends, which is where its own stacking clamps too).
-    InVolume { volume: Arc<Vec<RgbImage>>, z: usize },
+    InVolume { volume: Arc<Vec<RgbImage>>, z: usize, post: PostProcess },
+    /// The masks of a complete study under `post`, its 3D step included: the main thread would
+    /// otherwise spend hundreds of milliseconds on them when a study's last slice arrives.
+    StudyMasks(Arc<StudyProbabilities>),
+}
+
+/// A complete study's network output: every slice's probabilities at the model's `size`, and
+/// each slice's own width and height.
+#[derive(Debug)]
+pub struct StudyProbabilities {
+    pub probabilities: Vec<Vec<f32>>,
+    pub size: u32,
+    pub dims: Vec<(u32, u32)>,
+    pub post: PostProcess,
 }
 
 /// What a worker sends back for a job.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Reply {
     /// The decoded image (jobs that read a file).
     pub image: Option<RgbImage>,
@@ -31,6 +45,10 @@ pub struct Reply {
     pub notes: Vec<String>,
     /// Tumor probabilities at the model's input size (jobs that segment).
     pub probabilities: Option<Vec<f32>>,
+    /// The slice's mask at its own size under the job's post-processing (jobs that segment).
+    pub mask: Option<GrayImage>,
+    /// Every slice's mask, 3D step included (study mask jobs).
+    pub masks: Option<Vec<GrayImage>>,
     /// Studies read from scan files (scan jobs).
     pub scans: Option<Scans>,
     /// Time in the worker: reading, decoding and the network.
@@ -58,10 +76,11 @@ pub struct ScanStudy {
 
 /// A job as the worker receives it.
 pub enum Job {
-    Segment(web_sys::File),
+    Segment(web_sys::File, PostProcess),
     Decode(web_sys::File),
     Scans(Vec<(String, web_sys::File)>),
-    Stack { images: Vec<RgbImage>, z: usize },
+    Stack { images: Vec<RgbImage>, z: usize, post: PostProcess },
+    StudyMasks(StudyProbabilities),
 }
 
 pub fn set(object: &Object, key: &str, value: impl Into<JsValue>) {
@@ -89,6 +108,27 @@ fn image_of(bytes: &JsValue, width: u32, height: u32) -> Result<RgbImage, String
     RgbImage::from_raw(width, height, bytes.to_vec()).ok_or_else(|| format!("pixels do not fill {width}x{height}"))
 }
 
+/// A mask as `[bytes, width, height]`, its buffer transferred.
+fn encode_mask(mask: &GrayImage, transfer: &Array) -> Array {
+    let bytes = Uint8Array::from(mask.as_raw().as_slice());
+    transfer.push(&bytes.buffer());
+    Array::of3(&bytes, &mask.width().into(), &mask.height().into())
+}
+
+fn decode_mask(value: &JsValue) -> Result<GrayImage, String> {
+    let (w, h) = (get_f64(value, "1").unwrap_or(0.0) as u32, get_f64(value, "2").unwrap_or(0.0) as u32);
+    let bytes = get(value, "0").dyn_into::<Uint8Array>().map_err(|_| "no mask in the message")?;
+    GrayImage::from_raw(w, h, bytes.to_vec()).ok_or_else(|| format!("a mask does not fill {w}x{h}"))
+}
+
+fn set_post(msg: &Object, post: &PostProcess) {
+    set(msg, "post", serde_json::to_string(post).unwrap_or_default());
+}
+
+fn post_of(msg: &JsValue) -> Result<PostProcess, String> {
+    serde_json::from_str(&get_string(msg, "post").unwrap_or_default()).map_err(|e| format!("the job's post-processing: {e}"))
+}
+
 impl Request {
     /// The message for job `id` to a model reading `context` slices on each side, and the
     /// buffers to transfer with it.
@@ -98,16 +138,34 @@ impl Request {
         set(&msg, "type", "job");
         set(&msg, "id", id as f64);
         match self {
-            Request::Segment(file) | Request::Decode(file) => {
-                set(&msg, "kind", if matches!(self, Request::Segment(_)) { "segment" } else { "decode" });
+            Request::Segment(file, post) => {
+                set(&msg, "kind", "segment");
                 set(&msg, "file", file.clone());
+                set_post(&msg, post);
+            }
+            Request::Decode(file) => {
+                set(&msg, "kind", "decode");
+                set(&msg, "file", file.clone());
+            }
+            Request::StudyMasks(study) => {
+                set(&msg, "kind", "study-masks");
+                let probs = Array::new();
+                for p in &study.probabilities {
+                    let array = Float32Array::from(p.as_slice());
+                    transfer.push(&array.buffer());
+                    probs.push(&array);
+                }
+                set(&msg, "probabilities", probs);
+                set(&msg, "size", study.size);
+                set(&msg, "dims", study.dims.iter().map(|&(w, h)| JsValue::from(Array::of2(&w.into(), &h.into()))).collect::<Array>());
+                set_post(&msg, &study.post);
             }
             Request::Scans(files) => {
                 set(&msg, "kind", "scans");
                 set(&msg, "paths", files.iter().map(|(p, _)| JsValue::from(p)).collect::<Array>());
                 set(&msg, "files", files.iter().map(|(_, f)| JsValue::from(f)).collect::<Array>());
             }
-            Request::InVolume { volume, z } => {
+            Request::InVolume { volume, z, post } => {
                 let (lo, hi) = (z.saturating_sub(context), (z + context).min(volume.len().saturating_sub(1)));
                 let images = Array::new();
                 for image in volume.get(lo..=hi).unwrap_or_default() {
@@ -121,6 +179,7 @@ impl Request {
                 set(&msg, "width", w);
                 set(&msg, "height", h);
                 set(&msg, "z", (z - lo) as u32);
+                set_post(&msg, post);
             }
         }
         (msg, transfer)
@@ -131,7 +190,7 @@ impl Job {
     pub fn decode(msg: &JsValue) -> Result<Job, String> {
         let file = || get(msg, "file").dyn_into::<web_sys::File>().map_err(|_| "no file in the message".to_string());
         match get_string(msg, "kind").as_deref() {
-            Some("segment") => Ok(Job::Segment(file()?)),
+            Some("segment") => Ok(Job::Segment(file()?, post_of(msg)?)),
             Some("decode") => Ok(Job::Decode(file()?)),
             Some("scans") => {
                 let paths = get(msg, "paths").dyn_into::<Array>().map_err(|_| "no paths in the message")?;
@@ -147,7 +206,23 @@ impl Job {
                 let (w, h) = (get_f64(msg, "width").unwrap_or(0.0) as u32, get_f64(msg, "height").unwrap_or(0.0) as u32);
                 let images = get(msg, "images").dyn_into::<Array>().map_err(|_| "no slices in the message")?;
                 let images = images.iter().map(|b| image_of(&b, w, h)).collect::<Result<Vec<_>, _>>()?;
-                Ok(Job::Stack { images, z: get_f64(msg, "z").unwrap_or(0.0) as usize })
+                Ok(Job::Stack { images, z: get_f64(msg, "z").unwrap_or(0.0) as usize, post: post_of(msg)? })
+            }
+            Some("study-masks") => {
+                let probs = get(msg, "probabilities").dyn_into::<Array>().map_err(|_| "no probabilities in the message")?;
+                let probabilities = probs
+                    .iter()
+                    .map(|p| p.dyn_into::<Float32Array>().map(|a| a.to_vec()).map_err(|_| "not probabilities".to_string()))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let dims = get(msg, "dims").dyn_into::<Array>().map_err(|_| "no slice sizes in the message")?;
+                let dims: Vec<(u32, u32)> =
+                    dims.iter().map(|d| (get_f64(&d, "0").unwrap_or(0.0) as u32, get_f64(&d, "1").unwrap_or(0.0) as u32)).collect();
+                let size = get_f64(msg, "size").unwrap_or(0.0) as u32;
+                let n = (size * size) as usize;
+                if dims.len() != probabilities.len() || probabilities.iter().any(|p| p.len() != n) {
+                    return Err(format!("a study of {} slices with {} sizes at {size}x{size}", probabilities.len(), dims.len()));
+                }
+                Ok(Job::StudyMasks(StudyProbabilities { probabilities, size, dims, post: post_of(msg)? }))
             }
             other => Err(format!("unknown job {other:?}")),
         }
@@ -176,6 +251,12 @@ impl Reply {
                     transfer.push(&probs.buffer());
                     set(&msg, "probabilities", probs);
                 }
+                if let Some(mask) = &reply.mask {
+                    set(&msg, "mask", encode_mask(mask, &transfer));
+                }
+                if let Some(masks) = &reply.masks {
+                    set(&msg, "masks", masks.iter().map(|m| JsValue::from(encode_mask(m, &transfer))).collect::<Array>());
+                }
                 set(&msg, "notes", strings(&reply.notes));
                 set(&msg, "millis", reply.millis);
                 if let Some(scans) = &reply.scans {
@@ -202,7 +283,13 @@ impl Reply {
         let notes = strings_of(&get(msg, "notes"));
         let scans = get(msg, "scans");
         let scans = if scans.is_undefined() { None } else { Some(Scans::decode(&scans)?) };
-        Ok(Reply { image, notes, probabilities, scans, millis: get_f64(msg, "millis").unwrap_or(0.0) })
+        let mask = get(msg, "mask");
+        let mask = if mask.is_undefined() { None } else { Some(decode_mask(&mask)?) };
+        let masks = match get(msg, "masks").dyn_into::<Array>() {
+            Ok(list) => Some(list.iter().map(|m| decode_mask(&m)).collect::<Result<Vec<_>, _>>()?),
+            Err(_) => None,
+        };
+        Ok(Reply { image, notes, probabilities, mask, masks, scans, millis: get_f64(msg, "millis").unwrap_or(0.0) })
     }
 }
 
