@@ -5,7 +5,8 @@
 # minutes in all, start-up included). Three steps:
 #
 #   scripts/gpu-run.sh prepare [--rehearse]   here: builds the binary (CUDA; --rehearse: the CPU
-#       one), packs it with the dataset into parts of at most PART_MIB under target/gpu-run/parts/,
+#       one), packs it with the dataset into parts of at most PART_MIB (what the 64 MiB leaves
+#       beside the tracked tree) under target/gpu-run/parts/,
 #       and writes target/gpu-run/plan.txt: what each device call carries and runs.
 #   scripts/gpu-run.sh remote                 there (the last call): unpacks the parts carried by
 #       every call so far and trains RECIPE for at most MINUTES, then copies the model files,
@@ -22,7 +23,10 @@ cd "$(dirname "$0")/.."
 
 DATA="${DATA:-../shared/datasets/lgg-mri-segmentation/kaggle_3m}"
 WORK=target/gpu-run
-PART_MIB="${PART_MIB:-60}"
+# Each call carries the working tree too, within 64 MiB in all: a part is what the tracked tree
+# leaves of that, less 4 MiB for files changed meanwhile.
+tree_mib=$(( $(git ls-files -z | xargs -0 du -cb | tail -n 1 | cut -f1) / 1048576 + 1 ))
+PART_MIB="${PART_MIB:-$(( 64 - tree_mib - 4 ))}"
 MINUTES="${MINUTES:-7}"
 # Fine-tunes the shipped model (validated every epoch on the seed-42 split, best epoch kept in
 # model.bsm); on an H200 the schedule's 20 epochs should fit in MINUTES, and --max-minutes ends it
