@@ -9,6 +9,8 @@
 #                                                per second; panics (the readers' guarantee) are
 #                                                still caught; memory errors in dependencies'
 #                                                unsafe code would go unseen
+# Pausing a run (kill -STOP, to time something else) for longer than libFuzzer's -timeout (1200 s)
+# makes it report a false timeout on the input it was running: re-run that input to check.
 # The corpus (study/fuzz/corpus/, not tracked) grows across runs; crashes land in
 # study/fuzz/artifacts/TARGET/ and each becomes a regression test.
 # Not part of scripts/test.sh (nightly only); the readers' unit tests cover the same classes.
