@@ -224,21 +224,28 @@ fn damaged_codestreams_are_errors_not_panics() {
     }
 }
 
-/// Found by `scripts/fuzz.sh` (frames target): a JPEG-LS stream whose context counters overflow
-/// inside pure_jpegls. With overflow checks (debug builds, tests) the decoder panics and the file
-/// must still come back as an error; release builds (the CLI, the page, where a panic would abort
-/// the whole page) wrap instead, and must reach an error or an image just the same.
+/// Found by `scripts/fuzz.sh` (frames target, twice: 2026-11 and 2026-12-02): JPEG-LS streams
+/// whose context counters overflow inside pure_jpegls (`update_stats`, "attempt to add with
+/// overflow"). With overflow checks (debug builds, tests) the decoder panics and the file must
+/// still come back as an error; release builds (the CLI, the page, where a panic would abort the
+/// whole page) wrap instead, and must reach an error or an image just the same.
 #[test]
 fn jpeg_ls_stream_that_overflows_the_decoder_is_an_error() {
-    let path = format!("{}/tests/fixtures/fuzz/jpegls-overflow.bin", env!("CARGO_MANIFEST_DIR"));
+    for name in ["jpegls-overflow.bin", "jpegls-overflow-2.bin"] {
+        jpeg_ls_overflow_case(name);
+    }
+}
+
+fn jpeg_ls_overflow_case(name: &str) {
+    let path = format!("{}/tests/fixtures/fuzz/{name}", env!("CARGO_MANIFEST_DIR"));
     let input = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     // The fuzz target's framing: one byte picks syntax and pixel format (here JPEG-LS, 16-bit
     // unsigned), the rest is the frame.
     let (&pick, frame) = input.split_first().unwrap();
-    assert_eq!(pick, 2);
+    assert_eq!(pick, 2, "{name}");
     let s = spec(16, 16, false, 1);
     match dicom::parse(&encapsulated("1.2.840.10008.1.2.4.80", &s, &[frame.to_vec()], Fragments::OnePerFrame)) {
-        Ok(image) => assert_eq!(image.pixels.len(), 32 * 32),
+        Ok(image) => assert_eq!(image.pixels.len(), 32 * 32, "{name}"),
         Err(e) => {
             assert!(matches!(e, Error::Codec { .. }), "{e}");
             if !cfg!(debug_assertions) {
