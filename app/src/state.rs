@@ -57,7 +57,7 @@ impl Segmented {
     }
 
     /// The mask at the input's size under `post`, without re-running the network (the slice
-    /// alone: a study's 3D step is [`StudyEntry::masks`]).
+    /// alone: a study's 3D step is [`StudyEntry::ready_masks`]).
     pub fn mask(&self, post: &PostProcess) -> GrayImage {
         if self.made_with(post) {
             return self.prediction.mask.clone();
@@ -154,7 +154,7 @@ impl StudyEntry {
     }
 
     pub fn has_masks(&self, post: &PostProcess) -> bool {
-        self.masks.with_untracked(|m| m.as_ref().is_some_and(|(p, _)| p == post))
+        untrack(|| self.ready_masks(post)).is_some()
     }
 
     pub fn set_masks(&self, post: PostProcess, masks: Vec<GrayImage>) {
@@ -164,7 +164,7 @@ impl StudyEntry {
     /// The study's masks under `post` now (downloads): the worker's, or made here if they have
     /// not come yet; `None` while any slice is unfinished.
     pub fn masks_now(&self, slices: &[SliceEntry], post: &PostProcess) -> Option<Arc<Vec<GrayImage>>> {
-        if let Some(m) = self.masks.with_untracked(|m| m.as_ref().filter(|(p, _)| p == post).map(|(_, m)| m.clone())) {
+        if let Some(m) = untrack(|| self.ready_masks(post)) {
             return Some(m);
         }
         let study = self.probabilities(slices, post)?;

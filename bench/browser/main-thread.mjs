@@ -9,8 +9,9 @@
 //   then, in a copy of dist/: wasm-bindgen --target web --no-typescript --out-dir . --out-name
 //   <the copy's brainseg-app-HASH> target/web/wasm32-unknown-unknown/web/brainseg-app.wasm, and
 //   gzip -9 -n the _bg.wasm.
-//   node main-thread.mjs --dist ../../dist --folder ../../test-artifacts/e2e/numbered [--top 30]
-import { resolve } from 'node:path';
+//   node bench/browser/main-thread.mjs [--dist dist] [--folder test-artifacts/e2e/numbered] [--top 30]
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 import { launch, waitReady } from '../../tests/e2e/page.mjs';
 import { serve } from '../../tests/e2e/server.mjs';
@@ -19,8 +20,10 @@ const arg = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? process.argv[i + 1] : fallback;
 };
-const DIST = resolve(arg('dist', '../../dist'));
-const FOLDER = resolve(arg('folder', '../../test-artifacts/e2e/numbered'));
+// Defaults relative to this file, so it runs from any folder (the README runs it from the root).
+const HERE = dirname(fileURLToPath(import.meta.url));
+const DIST = resolve(arg('dist', resolve(HERE, '../../dist')));
+const FOLDER = resolve(arg('folder', resolve(HERE, '../../test-artifacts/e2e/numbered')));
 const TOP = Number(arg('top', '30'));
 
 const server = await serve(DIST);
