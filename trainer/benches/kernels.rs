@@ -1,7 +1,9 @@
 //! Each CPU kernel alone at the compact U-Net's shapes (256x256 input, batch 4): milliseconds and
-//! GFLOP/s for the 3x3 convolution's forward, input gradient and weight gradient, and for the fused
-//! GroupNorm + ReLU and 2x2 max pooling; with the machine's GEMM peak (a large square product on every thread) for
-//! scale. `cargo bench -p brainseg --bench kernels [-- --batch N]`. Not a test.
+//! GFLOP/s for the 3x3 convolution's forward (as run: Winograd where it pays; and as im2col),
+//! input gradient and weight gradient, and for the fused GroupNorm + ReLU and 2x2 max pooling;
+//! with the machine's GEMM peak (a large square product on every thread) for scale. GFLOP/s
+//! count a direct convolution's arithmetic, so Winograd's figure is an effective rate.
+//! `cargo bench -p brainseg --bench kernels [-- --batch N] [--base-channels 32]`. Not a test.
 
 use std::time::Instant;
 
@@ -39,7 +41,11 @@ fn values(n: usize, seed: u32) -> Vec<f32> {
 fn main() {
     brainseg_trainer::alloc::keep_freed_memory();
     let args: Vec<String> = std::env::args().collect();
-    let batch = args.windows(2).find(|w| w[0] == "--batch").and_then(|w| w[1].parse().ok()).unwrap_or(4);
+    let arg = |name: &str, default: usize| args.windows(2).find(|w| w[0] == name).and_then(|w| w[1].parse().ok()).unwrap_or(default);
+    let batch = arg("--batch", 4);
+    // Every width scales with the network's base width (16 for the compact U-Net).
+    let base = arg("--base-channels", 16);
+    let scale = |c: usize| if c == 3 { 3 } else { c * base / 16 };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let n = 1024;
     let (a, b) = (values(n * n, 1), values(n * n, 2));
@@ -48,15 +54,15 @@ fn main() {
     });
     println!("GEMM peak: {n}x{n}x{n} sgemm {:.1} GFLOP/s on {threads} threads", 2.0 * (n * n * n) as f64 / ms / 1e6);
     println!("3x3 conv, batch {batch}: ms and GFLOP/s");
-    println!("{:<22} {:>14} {:>14} {:>14}", "shape (in->out @ side)", "forward", "input grad", "weight grad");
+    println!("{:<22} {:>14} {:>14} {:>14} {:>14}", "shape (in->out @ side)", "forward", "fwd im2col", "input grad", "weight grad");
     // Every distinct 3x3 convolution of the compact U-Net at 256x256.
     let shapes = [
         (3, 16, 256), (16, 16, 256), (16, 32, 128), (32, 32, 128), (32, 64, 64), (64, 64, 64),
         (64, 128, 32), (128, 128, 32), (128, 256, 16), (256, 256, 16), (256, 128, 32),
         (128, 64, 64), (64, 32, 128), (32, 16, 256),
     ];
-    let mut totals = [0.0f64; 3];
-    for (c_in, c_out, side) in shapes {
+    let mut totals = [0.0f64; 4];
+    for (c_in, c_out, side) in shapes.map(|(i, o, s)| (scale(i), scale(o), s)) {
         let d = raw::Dims { batch, c_in, c_out, h: side, w: side };
         let x = values(batch * c_in * side * side, 3);
         let w = values(c_out * c_in * 9, 4);
@@ -64,14 +70,16 @@ fn main() {
         let gflop = 2.0 * (batch * c_out * c_in * 9 * side * side) as f64 / 1e9;
         let times = [
             median_ms(5, || drop(std::hint::black_box(raw::conv3x3_forward(&x, &w, d)))),
+            median_ms(5, || drop(std::hint::black_box(raw::conv3x3_forward_im2col(&x, &w, d)))),
             median_ms(5, || drop(std::hint::black_box(raw::conv3x3_input_grad(&g, &w, d)))),
             median_ms(5, || drop(std::hint::black_box(raw::conv3x3_weight_grad(&x, &g, d)))),
         ];
         let cell = |ms: f64| format!("{ms:6.1} {:6.1}", gflop / ms * 1e3);
-        println!("{:<22} {:>14} {:>14} {:>14}", format!("{c_in}->{c_out} @ {side}"), cell(times[0]), cell(times[1]), cell(times[2]));
+        let cells = times.map(cell);
+        println!("{:<22} {:>14} {:>14} {:>14} {:>14}", format!("{c_in}->{c_out} @ {side}"), cells[0], cells[1], cells[2], cells[3]);
         totals.iter_mut().zip(times).for_each(|(t, ms)| *t += ms);
     }
-    println!("{:<22} {:>14.1} {:>14.1} {:>14.1}  (ms, all shapes)", "total", totals[0], totals[1], totals[2]);
+    println!("{:<22} {:>14.1} {:>14.1} {:>14.1} {:>14.1}  (ms, all shapes)", "total", totals[0], totals[1], totals[2], totals[3]);
     println!("GroupNorm(8) + ReLU, batch {batch}: ms forward / backward");
     for (c, side) in [(16, 256), (32, 128), (64, 64), (128, 32), (256, 16)] {
         let d = raw::NormDims { batch, channels: c, plane: side * side, groups: 8 };

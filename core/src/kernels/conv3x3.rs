@@ -15,6 +15,7 @@
 use super::gemm::{Mat, matmul};
 use super::parallel::{SharedMut, map_groups, threads, with_scratch, written_by_parts};
 use super::simd::simd_fn;
+use super::winograd;
 
 /// Shapes of one convolution: input `[batch, c_in, h, w]`, weights `[c_out, c_in, 3, 3]`,
 /// output `[batch, c_out, h, w]`.
@@ -61,7 +62,7 @@ impl<'a> Planes<'a> {
     }
 
     /// Channel `ci` of image `image`.
-    fn get(&self, image: usize, ci: usize) -> &'a [f32] {
+    pub(super) fn get(&self, image: usize, ci: usize) -> &'a [f32] {
         let [(a, c_a), (b, c_b)] = self.parts;
         let (data, c, i) = if ci < c_a { (a, c_a, ci) } else { (b, c_b, ci - c_a) };
         &data[(image * c + i) * self.plane..][..self.plane]
@@ -169,6 +170,20 @@ pub(super) fn forward_parts(x: Planes, weight: &[f32], bias: Option<&[f32]>, d: 
     check(&d, &x, weight);
     assert!(bias.is_none_or(|b| b.len() == d.c_out), "conv3x3: bias size");
     assert_eq!(out_channels.iter().sum::<usize>(), d.c_out, "conv3x3: output split");
+    if winograd::pays(&d) {
+        return winograd::forward_parts(x, weight, bias, d, out_channels);
+    }
+    im2col_parts(x, weight, bias, d, out_channels)
+}
+
+/// [`forward`] as im2col + one product per tile whatever the shapes (for benchmarks and tests
+/// that compare it with Winograd's).
+pub fn forward_im2col(x: &[f32], weight: &[f32], d: Dims) -> Vec<f32> {
+    check(&d, &Planes::one(x, d.c_in, d.plane()), weight);
+    im2col_parts(Planes::one(x, d.c_in, d.plane()), weight, None, d, &[d.c_out]).pop().unwrap_or_default()
+}
+
+fn im2col_parts(x: Planes, weight: &[f32], bias: Option<&[f32]>, d: Dims, out_channels: &[usize]) -> Vec<Vec<f32>> {
     let (k, plane) = (d.k(), d.plane());
     let lens: Vec<usize> = out_channels.iter().map(|c| d.batch * c * plane).collect();
     let plan = Plan::new(&d);

@@ -17,6 +17,7 @@ mod pool;
 mod simd;
 #[cfg(feature = "cpu-kernels-train")]
 mod train;
+mod winograd;
 
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, Dispatch, backend_extension};
@@ -25,7 +26,7 @@ use burn::prelude::*;
 /// The kernels on plain f32 slices (NCHW), for benchmarks that time each one alone.
 pub mod raw {
     pub use super::conv3x3::{Dims, forward as conv3x3_forward, input_grad as conv3x3_input_grad};
-    pub use super::conv3x3::weight_grad as conv3x3_weight_grad;
+    pub use super::conv3x3::{forward_im2col as conv3x3_forward_im2col, weight_grad as conv3x3_weight_grad};
     pub use super::group_norm::{Dims as NormDims, backward as group_norm_relu_backward};
     pub use super::group_norm::forward as group_norm_relu_forward;
     pub use super::pool::{Dims as PoolDims, backward as max_pool2x2_backward, forward as max_pool2x2_forward};
