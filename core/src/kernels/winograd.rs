@@ -24,13 +24,13 @@ const XI: usize = P * P;
 const CHUNK_BUDGET: usize = 1 << 19;
 
 /// Whether F(4x4, 3x3) is the faster way for these shapes (measured at the shipped U-Net's
-/// shapes, `benches/kernels.rs`). With few input channels the transforms outweigh the products
-/// they save (the first layer stays on im2col); on small planes the transformed weights, 4x the
-/// weights and re-packed per chunk, outweigh them: one thread gains 1.6-2x down to 32x32 and
-/// loses at 16x16, two threads (whose chunks re-pack the weights twice as often) lose at 32x32.
+/// shapes, `benches/kernels.rs`, batch 1). With few input channels the transforms outweigh the
+/// products they save (the first layer stays on im2col); on 16x16 planes the transformed weights,
+/// 4x the size of the weights, outweigh them. At 32x32 one thread (a page worker) gains 1.4-2x;
+/// two threads lose a little there, but the CLI and the page take the same path on every layer,
+/// so that their masks differ only by rounding.
 pub(super) fn pays(d: &Dims) -> bool {
-    let min_plane = if threads() > 1 { 64 * 64 } else { 32 * 32 };
-    d.c_in >= 8 && d.h >= 4 && d.w >= 4 && d.h * d.w >= min_plane
+    d.c_in >= 8 && d.h >= 4 && d.w >= 4 && d.h * d.w >= 32 * 32
 }
 
 /// `G g Gᵀ` of every 3x3 kernel, as 36 matrices `[c_out, c_in]`.
