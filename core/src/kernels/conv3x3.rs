@@ -1,5 +1,6 @@
 //! 3x3, stride-1, padding-1 convolution of f32 NCHW data: forward, input gradient and weight
-//! gradient, as im2col tiles and one matrix product per tile.
+//! gradient, as im2col tiles and one matrix product per tile. On large planes the forward (and so
+//! the input gradient) hands over to Winograd F(4x4, 3x3) (`winograd.rs`).
 //!
 //! A tile is a run of rows of one image; its column matrix (`c_in * 9` rows) is sized to stay in
 //! L2 and lives in a per-thread scratch buffer, so nothing is zero-filled per call. The input
@@ -179,8 +180,9 @@ pub(super) fn forward_parts(x: Planes, weight: &[f32], bias: Option<&[f32]>, d: 
 /// [`forward`] as im2col + one product per tile whatever the shapes (for benchmarks and tests
 /// that compare it with Winograd's).
 pub fn forward_im2col(x: &[f32], weight: &[f32], d: Dims) -> Vec<f32> {
-    check(&d, &Planes::one(x, d.c_in, d.plane()), weight);
-    im2col_parts(Planes::one(x, d.c_in, d.plane()), weight, None, d, &[d.c_out]).pop().unwrap_or_default()
+    let x = Planes::one(x, d.c_in, d.plane());
+    check(&d, &x, weight);
+    im2col_parts(x, weight, None, d, &[d.c_out]).pop().unwrap_or_default()
 }
 
 fn im2col_parts(x: Planes, weight: &[f32], bias: Option<&[f32]>, d: Dims, out_channels: &[usize]) -> Vec<Vec<f32>> {

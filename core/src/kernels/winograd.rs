@@ -184,7 +184,7 @@ pub(super) fn forward_parts(
                                 d.c_out,
                                 tiles,
                                 d.c_in,
-                                Mat::rows(b.m[xi * d.c_out * tiles..].as_ptr(), tiles),
+                                Mat::rows(b.m[xi * d.c_out * tiles..].as_mut_ptr(), tiles),
                                 false,
                                 Mat::rows(u[xi * d.c_out * d.c_in..].as_ptr(), d.c_in),
                                 Mat::rows(b.v[xi * d.c_in * tiles..].as_ptr(), tiles),
