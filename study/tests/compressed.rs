@@ -224,14 +224,15 @@ fn damaged_codestreams_are_errors_not_panics() {
     }
 }
 
-/// Found by `scripts/fuzz.sh` (frames target, twice: 2026-11 and 2026-12-02): JPEG-LS streams
+/// Found by `scripts/fuzz.sh` (frames target, three times: 2026-11, 2026-12-02 and 2026-12-04,
+/// the last 0.16M executions in): JPEG-LS streams
 /// whose context counters overflow inside pure_jpegls (`update_stats`, "attempt to add with
 /// overflow"). With overflow checks (debug builds, tests) the decoder panics and the file must
 /// still come back as an error; release builds (the CLI, the page, where a panic would abort the
 /// whole page) wrap instead, and must reach an error or an image just the same.
 #[test]
 fn jpeg_ls_stream_that_overflows_the_decoder_is_an_error() {
-    for name in ["jpegls-overflow.bin", "jpegls-overflow-2.bin"] {
+    for name in ["jpegls-overflow.bin", "jpegls-overflow-2.bin", "jpegls-overflow-3.bin"] {
         jpeg_ls_overflow_case(name);
     }
 }
