@@ -2,8 +2,10 @@
 # The CUDA build of brainseg, offline (run scripts/setup-cuda.sh first): `scripts/build-cuda.sh`
 # builds target/cuda/release/brainseg; `scripts/build-cuda.sh check` only type-checks it (what CI
 # runs, so the feature cannot rot); `scripts/build-cuda.sh test` runs the GPU-vs-CPU training
-# steps (trainer/tests/gpu_steps.rs; skipped with a message without a GPU). No CUDA toolkit needed: cudarc loads libcuda and NVRTC at
-# run time; CUDARC_CUDA_VERSION picks the bindings (12.8; newer drivers run it).
+# steps (trainer/tests/gpu_steps.rs; skipped with a message without a GPU). Building needs no CUDA
+# toolkit: cudarc loads libcuda and NVRTC at run time, and cubecl compiles its kernels then with
+# NVRTC and $CUDA_PATH/include (README: running it). CUDARC_CUDA_VERSION picks the bindings (12.8;
+# a CUDA 13 driver and NVRTC ran them on an H200, with libnvrtc.so linked to libnvrtc.so.13).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export XDG_DATA_HOME="$PWD/target/llvm-data"

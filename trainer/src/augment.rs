@@ -4,7 +4,8 @@
 //! Geometry is applied identically to image and mask.
 
 use image::{GrayImage, RgbImage};
-use rand::Rng;
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
 
 /// Ranges of the random transforms; `none()` disables everything.
 #[derive(Debug, Clone, Copy)]
@@ -43,6 +44,27 @@ impl Augment {
     pub fn apply(&self, image: &RgbImage, mask: &GrayImage, rng: &mut impl Rng) -> (RgbImage, GrayImage) {
         let (mut images, mask) = self.apply_stack(&[image], mask, rng);
         (images.pop().expect("one image in, one out"), mask)
+    }
+
+    /// [`Self::apply_stack`] to every `(stack, mask)` of a batch, spread over the cores: on a GPU
+    /// the transforms (bilinear warps of 256x256 stacks) would otherwise run on one core while the
+    /// device waits. Each item draws from its own generator, seeded from `seed` and its place in
+    /// the batch, so a batch comes out the same whatever the number of cores.
+    pub fn apply_batch(&self, items: &[(Vec<&RgbImage>, &GrayImage)], seed: u64) -> Vec<(Vec<RgbImage>, GrayImage)> {
+        let one = |k: usize, (stack, mask): &(Vec<&RgbImage>, &GrayImage)| {
+            let mut rng = SmallRng::seed_from_u64(seed ^ (k as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            self.apply_stack(stack, mask, &mut rng)
+        };
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(items.len()).max(1);
+        let chunk = items.len().div_ceil(threads).max(1);
+        std::thread::scope(|s| {
+            let handles: Vec<_> = items
+                .chunks(chunk)
+                .enumerate()
+                .map(|(c, part)| s.spawn(move || part.iter().enumerate().map(|(i, it)| one(c * chunk + i, it)).collect::<Vec<_>>()))
+                .collect();
+            handles.into_iter().flat_map(|h| h.join().expect("augmentation thread")).collect()
+        })
     }
 
     /// [`Self::apply`] to a slice and its neighbours (2.5D input): one draw of every transform,
@@ -131,8 +153,6 @@ fn bilinear(img: &RgbImage, x: f32, y: f32, c: usize) -> usize {
 mod tests {
     use super::*;
     use brainseg_core::synthetic::phantom;
-    use rand::SeedableRng;
-    use rand::rngs::SmallRng;
 
     #[test]
     fn identity_when_disabled() {
@@ -155,6 +175,18 @@ mod tests {
             post += usize::from(img.pixels().all(|q| q.0[2] == q.0[1]));
         }
         assert!(pre >= 20 && post >= 20 && pre < 40 && post < 40, "{pre} {post}");
+    }
+
+    #[test]
+    fn a_batch_repeats_with_its_seed_and_its_items_draw_apart() {
+        let p = phantom(64, 64, 2, true);
+        let items: Vec<_> = (0..6).map(|_| (vec![&p.image], &p.mask)).collect();
+        let a = Augment::default().apply_batch(&items, 11);
+        let b = Augment::default().apply_batch(&items, 11);
+        assert_eq!(a.len(), 6);
+        assert!(a.iter().zip(&b).all(|(x, y)| x.0 == y.0 && x.1 == y.1), "same seed, same batch");
+        let distinct = a.iter().filter(|x| x.0[0] != a[0].0[0]).count();
+        assert!(distinct >= 4, "items share a transform: {distinct} of 5 differ from the first");
     }
 
     #[test]

@@ -16,7 +16,7 @@ use crate::crossval::{Folds, print_folds};
 use crate::dataset::Sample;
 use crate::model_source::model_bytes;
 use crate::run_dir::write_atomic;
-use crate::validate::{Tuned, VOLUME_RULES, grid, predict, score, segmenter};
+use crate::validate::{Tuned, VOLUME_RULES, grid, mean_into, predict, score, segmenter};
 
 /// Puts the FLAIR channel into all three, as a lone FLAIR series is fed to the model.
 pub fn flair_everywhere(image: &mut image::RgbImage) {
@@ -126,24 +126,28 @@ fn print_tuned(r: &Tuned) {
 
 /// Chooses flip TTA, threshold, minimum region size and 3D step on the folds' slices (each fold predicted
 /// by its own model) and writes them into a copy of `apply_to` (default: the first fold's model)
-/// at `out`. The weights are stored as `storage` says, or as that model's were.
+/// at `out`. The weights are stored as `storage` says, or as that model's were. With `ensemble`
+/// (one split only), the grid is scored on the mean probabilities of the split's model and
+/// these, and nothing is written: a model file holds one network.
 #[allow(clippy::too_many_arguments)]
 pub fn tune_into(
     folds: &Folds,
+    ensemble: &[PathBuf],
     apply_to: Option<&Path>,
-    out: &PathBuf,
+    out: Option<&PathBuf>,
     batch: usize,
     allow_tta: bool,
     storage: Option<WeightStorage>,
     device: &Device,
 ) -> Result<()> {
-    let nets = folds
-        .folds
-        .iter()
-        .map(|f| Ok(model_file::decode(&model_bytes(f.model.as_deref())?, device)?))
-        .collect::<Result<Vec<_>>>()?;
+    if !ensemble.is_empty() && folds.is_cross_validation() {
+        bail!("--ensemble-with measures an ensemble on one --split, not on folds");
+    }
+    let load = |p: Option<&Path>| Ok(model_file::decode(&model_bytes(p)?, device)?);
+    let nets = folds.folds.iter().map(|f| load(f.model.as_deref())).collect::<Result<Vec<_>>>()?;
+    let members = ensemble.iter().map(|p| load(Some(p))).collect::<Result<Vec<_>>>()?;
     let passes: &[bool] = if allow_tta { &[false, true] } else { &[false] };
-    let bar = ProgressBar::new((passes.len() * folds.samples.len()) as u64);
+    let bar = ProgressBar::new((passes.len() * folds.samples.len() * (1 + members.len())) as u64);
     let mut predicted = Vec::new();
     for &flip_tta in passes {
         let mut probs = Vec::with_capacity(folds.samples.len());
@@ -151,6 +155,11 @@ pub fn tune_into(
             let seg = segmenter(net, &meta.config, meta.normalization, flip_tta, device);
             probs.extend(predict(&seg, &folds.samples[fold.range.clone()], batch, Some(&bar))?);
         }
+        let more = members
+            .iter()
+            .map(|(net, meta)| predict(&segmenter(net, &meta.config, meta.normalization, flip_tta, device), &folds.samples, batch, Some(&bar)))
+            .collect::<Result<Vec<_>>>()?;
+        mean_into(&mut probs, &more)?;
         predicted.push((flip_tta, probs));
     }
     bar.finish_and_clear();
@@ -174,6 +183,10 @@ pub fn tune_into(
         println!("\nthe choice, fold by fold:");
         print_folds(&folds.folds, &summaries);
     }
+    let Some(out) = out else {
+        println!("\nan ensemble of {} models, measured only: no file written (a model file holds one network)", 1 + members.len());
+        return Ok(());
+    };
     let (net, mut meta) = match apply_to {
         Some(path) => model_file::decode(&model_bytes(Some(path))?, device)?,
         None => nets.into_iter().next().expect("at least one fold"),

@@ -16,8 +16,6 @@ use burn::prelude::*;
 use burn::store::ModuleRecord;
 use burn::tensor::Bytes;
 use indicatif::{ProgressBar, ProgressStyle};
-use rand::SeedableRng;
-use rand::rngs::SmallRng;
 use serde::{Deserialize, Serialize};
 
 use crate::augment::Augment;
@@ -231,14 +229,9 @@ pub fn run(mut cfg: TrainConfig, opts: RunOptions) -> Result<()> {
         let seconds_before = state.epoch_seconds;
         let mut images_done = 0usize;
         for (step, batch) in order.chunks(cfg.batch_size).enumerate().skip(state.step_in_epoch) {
-            let mut rng = SmallRng::seed_from_u64(cfg.seed ^ ((state.epoch * 1_000_003 + step) as u64) << 1);
-            let pairs: Vec<_> = batch
-                .iter()
-                .map(|&i| {
-                    let stack: Vec<_> = context[i].iter().map(|&j| &train[j].image).collect();
-                    augment.apply_stack(&stack, &train[i].mask, &mut rng)
-                })
-                .collect();
+            let items: Vec<_> =
+                batch.iter().map(|&i| (context[i].iter().map(|&j| &train[j].image).collect::<Vec<_>>(), &train[i].mask)).collect();
+            let pairs = augment.apply_batch(&items, cfg.seed ^ ((state.epoch * 1_000_003 + step) as u64) << 1);
             let stacks: Vec<Vec<_>> = pairs.iter().map(|(i, _)| i.iter().collect()).collect();
             let x = batch_tensor_stacks(&stacks, &norm, &train_device);
             let y = mask_tensor(pairs.iter().map(|(_, m)| m.as_raw().as_slice()), size, &train_device);

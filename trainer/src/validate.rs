@@ -36,6 +36,22 @@ pub fn segmenter(model: &UNet, config: &UNetConfig, norm: Normalization, flip_tt
     Segmenter::new(model.clone(), meta, device.clone())
 }
 
+/// The mean of several models' probabilities of the same samples (an ensemble's), into `sum`:
+/// each of `members` is added, then all divided by their count. Members must share the input size.
+pub fn mean_into(sum: &mut [Vec<f32>], members: &[Vec<Vec<f32>>]) -> Result<()> {
+    for more in members {
+        if more.len() != sum.len() || more.iter().zip(sum.iter()).any(|(a, b)| a.len() != b.len()) {
+            anyhow::bail!("ensemble members must run at the same input size on the same slices");
+        }
+        for (p, q) in sum.iter_mut().zip(more) {
+            p.iter_mut().zip(q).for_each(|(a, b)| *a += b);
+        }
+    }
+    let n = (1 + members.len()) as f32;
+    sum.iter_mut().flatten().for_each(|v| *v /= n);
+    Ok(())
+}
+
 /// The side of the square probability maps in `probs`.
 fn side(probs: &[Vec<f32>]) -> u32 {
     probs.first().map_or(0, |p| (p.len() as f64).sqrt() as u32)
@@ -148,6 +164,16 @@ mod tests {
     fn tuned(min_component_area: usize, dice: f64, slice_specificity: f64) -> Tuned {
         let summary = Summary { dice, slice_specificity, ..Evaluation::default().summary() };
         Tuned { flip_tta: false, post: PostProcess::slice(0.5, min_component_area), summary }
+    }
+
+    #[test]
+    fn an_ensemble_is_the_mean_of_its_members_and_refuses_other_sizes() {
+        let mut sum = vec![vec![0.2, 0.9, 0.0, 1.0]];
+        mean_into(&mut sum, &[vec![vec![0.4, 0.3, 0.0, 1.0]], vec![vec![0.0, 0.0, 0.6, 1.0]]]).unwrap();
+        let want = [0.2, 0.4, 0.2, 1.0];
+        assert!(sum[0].iter().zip(want).all(|(a, b)| (a - b).abs() < 1e-6), "{:?}", sum[0]);
+        assert!(mean_into(&mut sum, &[vec![vec![0.5; 9]]]).is_err(), "a 3x3 map beside a 2x2 one");
+        assert!(mean_into(&mut sum, &[vec![]]).is_err(), "a member without the slices");
     }
 
     #[test]

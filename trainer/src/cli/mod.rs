@@ -100,7 +100,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let device = cli.backend.device()?;
             let folds = Folds::load(&args.data, &args.split, &args.model)?;
             let storage = args.weights.map(Into::into);
-            tune_into(&folds, args.apply_to.as_deref(), &args.output, args.batch_size, !args.no_tta, storage, &device)?;
+            tune_into(&folds, &args.ensemble_with, args.apply_to.as_deref(), args.output.as_ref(), args.batch_size, !args.no_tta, storage, &device)?;
         }
         Command::Segment(args) => {
             let device = cli.backend.device()?;
