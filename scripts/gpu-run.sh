@@ -156,8 +156,8 @@ probe() {
   [ "$backend" = cuda ] && { nvidia-smi -L || true; cuda_env; }
   [ -f "$WORK/cuda-env.sh" ] && . "$WORK/cuda-env.sh"
   say "probe: $(find "$data" -mindepth 1 -maxdepth 1 -type d | wc -l) patients, backend $backend"
-  # shellcheck disable=SC2086
   local status=0
+  # shellcheck disable=SC2086
   "$dir/brainseg" train --data "$data" --run-dir "$dir/run" --backend "$backend" --epochs "${PROBE_EPOCHS:-2}" \
     --max-minutes "${PROBE_MINUTES:-1}" ${PROBE_RECIPE:-$RECIPE} > "$out/probe.log" 2>&1 || status=$?
   grep -v '^\s*$' "$out/probe.log" | tail -n 25

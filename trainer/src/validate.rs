@@ -39,10 +39,10 @@ pub fn segmenter(model: &UNet, config: &UNetConfig, norm: Normalization, flip_tt
 /// The mean of several models' probabilities of the same samples (an ensemble's), into `sum`:
 /// each of `members` is added, then all divided by their count. Members must share the input size.
 pub fn mean_into(sum: &mut [Vec<f32>], members: &[Vec<Vec<f32>>]) -> Result<()> {
+    if members.iter().any(|more| more.len() != sum.len() || more.iter().zip(sum.iter()).any(|(a, b)| a.len() != b.len())) {
+        anyhow::bail!("ensemble members must run at the same input size on the same slices");
+    }
     for more in members {
-        if more.len() != sum.len() || more.iter().zip(sum.iter()).any(|(a, b)| a.len() != b.len()) {
-            anyhow::bail!("ensemble members must run at the same input size on the same slices");
-        }
         for (p, q) in sum.iter_mut().zip(more) {
             p.iter_mut().zip(q).for_each(|(a, b)| *a += b);
         }
@@ -172,7 +172,8 @@ mod tests {
         mean_into(&mut sum, &[vec![vec![0.4, 0.3, 0.0, 1.0]], vec![vec![0.0, 0.0, 0.6, 1.0]]]).unwrap();
         let want = [0.2, 0.4, 0.2, 1.0];
         assert!(sum[0].iter().zip(want).all(|(a, b)| (a - b).abs() < 1e-6), "{:?}", sum[0]);
-        assert!(mean_into(&mut sum, &[vec![vec![0.5; 9]]]).is_err(), "a 3x3 map beside a 2x2 one");
+        assert!(mean_into(&mut sum, &[vec![vec![0.5; 4]], vec![vec![0.5; 9]]]).is_err(), "a 3x3 map beside a 2x2 one");
+        assert!(sum[0].iter().zip(want).all(|(a, b)| (a - b).abs() < 1e-6), "a refused ensemble leaves the sum as it was");
         assert!(mean_into(&mut sum, &[vec![]]).is_err(), "a member without the slices");
     }
 
