@@ -51,19 +51,9 @@ impl Augment {
     /// device waits. Each item draws from its own generator, seeded from `seed` and its place in
     /// the batch, so a batch comes out the same whatever the number of cores.
     pub fn apply_batch(&self, items: &[(Vec<&RgbImage>, &GrayImage)], seed: u64) -> Vec<(Vec<RgbImage>, GrayImage)> {
-        let one = |k: usize, (stack, mask): &(Vec<&RgbImage>, &GrayImage)| {
+        crate::parallel::map_indexed(items, |k, (stack, mask)| {
             let mut rng = SmallRng::seed_from_u64(seed ^ (k as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
             self.apply_stack(stack, mask, &mut rng)
-        };
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(items.len()).max(1);
-        let chunk = items.len().div_ceil(threads).max(1);
-        std::thread::scope(|s| {
-            let handles: Vec<_> = items
-                .chunks(chunk)
-                .enumerate()
-                .map(|(c, part)| s.spawn(move || part.iter().enumerate().map(|(i, it)| one(c * chunk + i, it)).collect::<Vec<_>>()))
-                .collect();
-            handles.into_iter().flat_map(|h| h.join().expect("augmentation thread")).collect()
         })
     }
 

@@ -134,15 +134,7 @@ pub fn load(patients: &[Patient], size: Option<u32>) -> (Vec<Sample>, Vec<String
         Ok(Sample { patient: patient.to_string(), index: f.index, image, mask, has_tumor })
     };
     // Decoding is independent per file: use every core.
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let chunk = files.len().div_ceil(threads).max(1);
-    let results: Vec<Result<Sample, String>> = std::thread::scope(|s| {
-        let handles: Vec<_> = files
-            .chunks(chunk)
-            .map(|part| s.spawn(move || part.iter().map(load_one).collect::<Vec<_>>()))
-            .collect();
-        handles.into_iter().flat_map(|h| h.join().expect("loader thread")).collect()
-    });
+    let results = crate::parallel::map_indexed(&files, |_, f| load_one(f));
     let mut samples = Vec::new();
     let mut problems = Vec::new();
     for r in results {

@@ -12,6 +12,7 @@ pub mod ema;
 pub mod evaluate;
 pub mod export;
 pub mod model_source;
+pub mod parallel;
 pub mod run_dir;
 pub mod sampling;
 pub mod segment;
