@@ -188,7 +188,7 @@ pub fn tune_into(
         return Ok(());
     };
     let (net, mut meta) = match apply_to {
-        Some(path) => model_file::decode(&model_bytes(Some(path))?, device)?,
+        Some(path) => load(Some(path))?,
         None => nets.into_iter().next().expect("at least one fold"),
     };
     meta.flip_tta = best.flip_tta;
