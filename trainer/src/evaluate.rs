@@ -7,7 +7,7 @@ use anyhow::{Result, bail};
 use brainseg_core::metrics::{Evaluation, PatientScore, Summary};
 use brainseg_core::model_file::{self, WeightStorage};
 use brainseg_core::Segmenter;
-use brainseg_core::postprocess::PostProcess;
+use brainseg_core::postprocess::{PostProcess, resize_probabilities};
 use burn::prelude::*;
 use indicatif::ProgressBar;
 
@@ -155,9 +155,16 @@ pub fn tune_into(
             let seg = segmenter(net, &meta.config, meta.normalization, flip_tta, device);
             probs.extend(predict(&seg, &folds.samples[fold.range.clone()], batch, Some(&bar))?);
         }
+        // Members may run at other input sizes (a multi-scale ensemble): their maps are
+        // resized onto the first model's grid, where the post-processing grid is scored.
+        let size = nets[0].1.config.input_size as u32;
         let more = members
             .iter()
-            .map(|(net, meta)| predict(&segmenter(net, &meta.config, meta.normalization, flip_tta, device), &folds.samples, batch, Some(&bar)))
+            .map(|(net, meta)| {
+                let probs = predict(&segmenter(net, &meta.config, meta.normalization, flip_tta, device), &folds.samples, batch, Some(&bar))?;
+                let from = meta.config.input_size as u32;
+                Ok(probs.iter().map(|p| resize_probabilities(p, from, size)).collect())
+            })
             .collect::<Result<Vec<_>>>()?;
         mean_into(&mut probs, &more)?;
         predicted.push((flip_tta, probs));

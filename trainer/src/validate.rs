@@ -37,7 +37,8 @@ pub fn segmenter(model: &UNet, config: &UNetConfig, norm: Normalization, flip_tt
 }
 
 /// The mean of several models' probabilities of the same samples (an ensemble's), into `sum`:
-/// each of `members` is added, then all divided by their count. Members must share the input size.
+/// each of `members` is added, then all divided by their count. Members must share the grid
+/// (resized onto it beforehand where they run at another input size).
 pub fn mean_into(sum: &mut [Vec<f32>], members: &[Vec<Vec<f32>>]) -> Result<()> {
     if members.iter().any(|more| more.len() != sum.len() || more.iter().zip(sum.iter()).any(|(a, b)| a.len() != b.len())) {
         anyhow::bail!("ensemble members must run at the same input size on the same slices");

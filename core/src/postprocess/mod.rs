@@ -89,6 +89,17 @@ pub fn mask_from_kept(probs: &[f32], keep: &[u8], size: u32, width: u32, height:
         .expect("width*height pixels")
 }
 
+/// A `size`x`size` probability map resized bilinearly to `to`x`to`: how the maps of ensemble
+/// members run at different input sizes (a multi-scale ensemble) are brought onto one grid.
+pub fn resize_probabilities(probs: &[f32], size: u32, to: u32) -> Vec<f32> {
+    if size == to {
+        return probs.to_vec();
+    }
+    let map: ImageBuffer<Luma<f32>, Vec<f32>> =
+        ImageBuffer::from_vec(size, size, probs.to_vec()).expect("size*size probabilities");
+    resize(&map, to, to, FilterType::Triangle).into_raw()
+}
+
 /// Percentage of the slice's pixels marked as tumor.
 pub fn coverage_percent(mask: &GrayImage) -> f64 {
     let total = mask.as_raw().len();
@@ -152,6 +163,18 @@ mod tests {
         assert_eq!(mask.dimensions(), (64, 32));
         let cov = coverage_percent(&mask);
         assert!((cov - 25.0).abs() < 3.0, "{cov}");
+    }
+
+    #[test]
+    fn probabilities_resize_onto_another_grid_keeping_where_the_tumor_is() {
+        // A 10x10 map whose left half is tumor, brought onto a 16x16 grid.
+        let probs: Vec<f32> = (0..100).map(|i| if i % 10 < 5 { 0.9 } else { 0.1 }).collect();
+        let out = resize_probabilities(&probs, 10, 16);
+        assert_eq!(out.len(), 256);
+        assert!(out.iter().all(|&p| (0.1 - 1e-5..=0.9 + 1e-5).contains(&p)), "no value outside the input's range");
+        let row: Vec<f32> = out[8 * 16..9 * 16].to_vec();
+        assert!(row[..7].iter().all(|&p| p > 0.85) && row[9..].iter().all(|&p| p < 0.15), "{row:?}");
+        assert_eq!(resize_probabilities(&probs, 10, 10), probs, "the same grid is a copy");
     }
 
     #[test]

@@ -210,7 +210,8 @@ pub struct TuneArgs {
     #[arg(long, required_unless_present = "ensemble_with")]
     pub output: Option<PathBuf>,
     /// Measure an ensemble: score the grid on the mean of --model's probabilities and this
-    /// model's (repeat for more; one --split). Writes nothing: a model file holds one network.
+    /// model's (repeat for more; one --split; a member of another input size is resized onto
+    /// --model's grid, a multi-scale ensemble). Writes nothing: a model file holds one network.
     #[arg(long, conflicts_with_all = ["output", "apply_to", "weights"])]
     pub ensemble_with: Vec<PathBuf>,
     /// Never choose flip test-time augmentation (it doubles inference time).
