@@ -163,7 +163,7 @@ pub fn tune_into(
             .map(|(net, meta)| {
                 let probs = predict(&segmenter(net, &meta.config, meta.normalization, flip_tta, device), &folds.samples, batch, Some(&bar))?;
                 let from = meta.config.input_size as u32;
-                Ok(probs.iter().map(|p| resize_probabilities(p, from, size)).collect())
+                Ok(probs.into_iter().map(|p| resize_probabilities(p, from, size, size)).collect())
             })
             .collect::<Result<Vec<_>>>()?;
         mean_into(&mut probs, &more)?;

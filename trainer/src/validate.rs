@@ -41,7 +41,7 @@ pub fn segmenter(model: &UNet, config: &UNetConfig, norm: Normalization, flip_tt
 /// (resized onto it beforehand where they run at another input size).
 pub fn mean_into(sum: &mut [Vec<f32>], members: &[Vec<Vec<f32>>]) -> Result<()> {
     if members.iter().any(|more| more.len() != sum.len() || more.iter().zip(sum.iter()).any(|(a, b)| a.len() != b.len())) {
-        anyhow::bail!("ensemble members must run at the same input size on the same slices");
+        anyhow::bail!("ensemble members must give maps of the same size for the same slices");
     }
     for more in members {
         for (p, q) in sum.iter_mut().zip(more) {

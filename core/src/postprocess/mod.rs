@@ -78,26 +78,21 @@ pub fn kept_pixels(probs: &[f32], size: u32, post: &PostProcess) -> Vec<u8> {
 pub fn mask_from_kept(probs: &[f32], keep: &[u8], size: u32, width: u32, height: u32, threshold: f32) -> GrayImage {
     let kept: Vec<f32> = probs.iter().zip(keep).map(|(&p, &k)| if k != 0 { p } else { 0.0 }).collect();
     let binarize = |p: f32| if p >= threshold { 255u8 } else { 0 };
-    if (width, height) == (size, size) {
-        return GrayImage::from_vec(size, size, kept.into_iter().map(binarize).collect())
-            .expect("size*size probabilities");
-    }
-    let map: ImageBuffer<Luma<f32>, Vec<f32>> =
-        ImageBuffer::from_vec(size, size, kept).expect("size*size probabilities");
-    let resized = resize(&map, width, height, FilterType::Triangle);
-    GrayImage::from_vec(width, height, resized.into_raw().into_iter().map(binarize).collect())
+    let resized = resize_probabilities(kept, size, width, height);
+    GrayImage::from_vec(width, height, resized.into_iter().map(binarize).collect())
         .expect("width*height pixels")
 }
 
-/// A `size`x`size` probability map resized bilinearly to `to`x`to`: how the maps of ensemble
-/// members run at different input sizes (a multi-scale ensemble) are brought onto one grid.
-pub fn resize_probabilities(probs: &[f32], size: u32, to: u32) -> Vec<f32> {
-    if size == to {
-        return probs.to_vec();
+/// A `size`x`size` probability map resized bilinearly to `width`x`height` (returned as it is
+/// where the size already matches): how a mask returns to its slice's size, and how the maps of
+/// ensemble members run at different input sizes (a multi-scale ensemble) meet on one grid.
+pub fn resize_probabilities(probs: Vec<f32>, size: u32, width: u32, height: u32) -> Vec<f32> {
+    if (width, height) == (size, size) {
+        return probs;
     }
     let map: ImageBuffer<Luma<f32>, Vec<f32>> =
-        ImageBuffer::from_vec(size, size, probs.to_vec()).expect("size*size probabilities");
-    resize(&map, to, to, FilterType::Triangle).into_raw()
+        ImageBuffer::from_vec(size, size, probs).expect("size*size probabilities");
+    resize(&map, width, height, FilterType::Triangle).into_raw()
 }
 
 /// Percentage of the slice's pixels marked as tumor.
@@ -169,12 +164,12 @@ mod tests {
     fn probabilities_resize_onto_another_grid_keeping_where_the_tumor_is() {
         // A 10x10 map whose left half is tumor, brought onto a 16x16 grid.
         let probs: Vec<f32> = (0..100).map(|i| if i % 10 < 5 { 0.9 } else { 0.1 }).collect();
-        let out = resize_probabilities(&probs, 10, 16);
+        let out = resize_probabilities(probs.clone(), 10, 16, 16);
         assert_eq!(out.len(), 256);
         assert!(out.iter().all(|&p| (0.1 - 1e-5..=0.9 + 1e-5).contains(&p)), "no value outside the input's range");
         let row: Vec<f32> = out[8 * 16..9 * 16].to_vec();
         assert!(row[..7].iter().all(|&p| p > 0.85) && row[9..].iter().all(|&p| p < 0.15), "{row:?}");
-        assert_eq!(resize_probabilities(&probs, 10, 10), probs, "the same grid is a copy");
+        assert_eq!(resize_probabilities(probs.clone(), 10, 10, 10), probs, "the same grid is left as it is");
     }
 
     #[test]
