@@ -7,6 +7,10 @@ cd "$(dirname "$0")/.."
 if ! rustup toolchain list | grep -q "^$(sed -n 's/^channel = "\(.*\)"/\1/p' rust-toolchain.toml)"; then
     timeout 600 rustup toolchain install "$(sed -n 's/^channel = "\(.*\)"/\1/p' rust-toolchain.toml)"
 fi
+# Every crate Cargo.lock names, for every feature and target: the builds run --offline only where
+# they must not reach the network (the CUDA type-check), and the CPU build alone never fetches the
+# crates that only `--features cuda` needs (cubek-fft, cubecl-cuda, ...).
+cargo fetch --locked
 # The browser build and its end-to-end tests: wasm32 target, trunk, wasm-bindgen-cli, Chromium.
 scripts/setup-web.sh
 # highdicom and pydicom, which the tests open brainseg's DICOM SEG with.

@@ -14,8 +14,8 @@ step "native tests"
 cargo test --release --locked
 step "CUDA build type-check (scripts/build-cuda.sh check)"
 scripts/build-cuda.sh check
-step "core and study for wasm32"
-CARGO_TARGET_DIR=target/web cargo check --locked -p brainseg-core -p brainseg-study --target wasm32-unknown-unknown
+step "core, study and pipeline for wasm32"
+CARGO_TARGET_DIR=target/web cargo check --locked -p brainseg-core -p brainseg-study -p brainseg-pipeline --target wasm32-unknown-unknown
 step "web build"
 scripts/build-web.sh
 step "browser end-to-end tests"

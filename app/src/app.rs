@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use crate::components::{Controls, DropZone, SliceList, StatusBar, Studies, Summary, Viewer};
-use crate::pipeline::{Runtime, RuntimeStore, start_engine};
+use crate::session::{Runtime, RuntimeStore, start_engine};
 use crate::state::AppState;
 
 #[component]

@@ -1,5 +1,5 @@
-//! Masks and overlays as PNG files (and a study's NIfTI and DICOM SEG), made in the page and
-//! handed to the browser's downloads.
+//! Masks and overlays as PNG files (and a study's NIfTI, DICOM SEG and PNG zip, which a worker
+//! makes), handed to the browser's downloads.
 //! Names follow `brainseg segment`: `<stem>_pred.png` for masks, `<stem>_overlay.png` for overlays.
 
 use std::io::{Cursor, Write};
@@ -58,6 +58,16 @@ pub fn save_all_masks(masks: &[(String, GrayImage)]) -> Result<(), String> {
 
 /// A zip of `masks` named `file`.
 pub fn save_zip(file: &str, masks: &[(String, GrayImage)]) -> Result<(), String> {
+    save_file(file, &zip_masks(masks)?, "application/zip")
+}
+
+/// A study's PNG masks as a zip (made in a worker).
+pub fn save_study_pngs(label: &str, bytes: &[u8]) -> Result<(), String> {
+    save_file(&format!("{}_masks.zip", file_stem(label)), bytes, "application/zip")
+}
+
+/// The zip of `masks` (`<name>_pred.png` each, folders kept).
+pub fn zip_masks(masks: &[(String, GrayImage)]) -> Result<Vec<u8>, String> {
     let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
     let options = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
     let mut used = std::collections::HashSet::new();
@@ -71,8 +81,7 @@ pub fn save_zip(file: &str, masks: &[(String, GrayImage)]) -> Result<(), String>
         zip.start_file(name, options).map_err(|e| e.to_string())?;
         zip.write_all(&bytes).map_err(|e| e.to_string())?;
     }
-    let archive = zip.finish().map_err(|e| e.to_string())?.into_inner();
-    save_file(file, &archive, "application/zip")
+    Ok(zip.finish().map_err(|e| e.to_string())?.into_inner())
 }
 
 #[cfg(test)]

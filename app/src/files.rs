@@ -1,8 +1,8 @@
 //! Turning a drop or a file dialog into an ordered list of files, dropped folders included.
 //!
 //! Like `brainseg segment`: a file chosen by name is always tried (so a wrong format gets a
-//! message), while inside folders only images and scans are taken and `*_mask.*` files are
-//! skipped.
+//! message), while inside folders a worker takes only what its content says is an image or a
+//! scan (`brainseg_pipeline::classify`); hidden files and `*_mask.*` files are never sent.
 
 use std::cmp::Ordering;
 
@@ -25,25 +25,15 @@ pub enum Source {
 pub struct Picked {
     pub path: String,
     pub file: Result<File, String>,
+    /// Chosen by itself (a wrong format gets a message), not found inside a folder.
+    pub named: bool,
 }
 
-/// Whether a file is an image slice (by its extension; the CLI's rule).
-pub fn is_image(path: &str) -> bool {
-    brainseg_study::numbered::is_image_name(path)
-}
-
-/// Whether a file may be a scan: NIfTI, `.dcm`, or a PACS-style name (`IM0001`, `1.3.12.2.5`)
-/// that only its first bytes can tell apart.
-pub fn may_be_scan(path: &str) -> bool {
+/// Whether a file found inside a folder goes to the workers, whose reader tells by its content
+/// whether it is an image or a scan.
+fn is_candidate_in_folder(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or(path);
-    brainseg_study::load::has_scan_extension(name)
-        || name.rsplit_once('.').is_none_or(|(_, ext)| ext.chars().all(|c| c.is_ascii_digit()))
-}
-
-/// Whether a file found inside a folder is a slice or scan to segment.
-fn is_slice_in_folder(path: &str) -> bool {
-    let name = path.rsplit('/').next().unwrap_or(path);
-    !name.starts_with('.') && !brainseg_study::numbered::is_mask_name(name) && (is_image(name) || may_be_scan(name))
+    !name.starts_with('.') && !brainseg_study::numbered::is_mask_name(name)
 }
 
 /// Orders `slice_2` before `slice_10`, as people number slices.
@@ -101,9 +91,9 @@ pub fn from_file_list(list: &FileList) -> Vec<Picked> {
             .and_then(|v| v.as_string())
             .filter(|p| !p.is_empty());
         match relative {
-            Some(path) if is_slice_in_folder(&path) => picked.push(Picked { path, file: Ok(file) }),
+            Some(path) if is_candidate_in_folder(&path) => picked.push(Picked { path, file: Ok(file), named: false }),
             Some(_) => {}
-            None => picked.push(Picked { path: file.name(), file: Ok(file) }),
+            None => picked.push(Picked { path: file.name(), file: Ok(file), named: true }),
         }
     }
     picked
@@ -114,7 +104,7 @@ pub async fn collect(sources: Vec<Source>) -> Vec<Picked> {
     let mut picked = Vec::new();
     for source in sources {
         match source {
-            Source::File(file) => picked.push(Picked { path: file.name(), file: Ok(file) }),
+            Source::File(file) => picked.push(Picked { path: file.name(), file: Ok(file), named: true }),
             Source::Entry(entry) if entry.is_directory() => {
                 let mut found = Vec::new();
                 walk(entry.unchecked_into(), &mut found).await;
@@ -123,7 +113,7 @@ pub async fn collect(sources: Vec<Source>) -> Vec<Picked> {
             }
             Source::Entry(entry) => {
                 let file = entry_file(entry.clone().unchecked_into()).await;
-                picked.push(Picked { path: entry.name(), file });
+                picked.push(Picked { path: entry.name(), file, named: true });
             }
         }
     }
@@ -137,7 +127,7 @@ async fn walk(root: FileSystemDirectoryEntry, found: &mut Vec<Picked>) {
             Ok(entries) => entries,
             Err(e) => {
                 let path = folder.full_path().trim_start_matches('/').to_string();
-                found.push(Picked { path, file: Err(format!("cannot read the folder: {e}")) });
+                found.push(Picked { path, file: Err(format!("cannot read the folder: {e}")), named: false });
                 continue;
             }
         };
@@ -145,8 +135,8 @@ async fn walk(root: FileSystemDirectoryEntry, found: &mut Vec<Picked>) {
             let path = entry.full_path().trim_start_matches('/').to_string();
             if entry.is_directory() {
                 folders.push(entry.unchecked_into());
-            } else if is_slice_in_folder(&path) {
-                found.push(Picked { path, file: entry_file(entry.unchecked_into()).await });
+            } else if is_candidate_in_folder(&path) {
+                found.push(Picked { path, file: entry_file(entry.unchecked_into()).await, named: false });
             }
         }
     }
@@ -187,14 +177,11 @@ mod tests {
     }
 
     #[test]
-    fn folders_yield_images_and_scans_but_not_masks() {
-        assert!(is_slice_in_folder("p/TCGA_1.tif"));
-        assert!(is_slice_in_folder("study/series/IM0001"));
-        assert!(is_slice_in_folder("p/flair.nii.gz"));
-        assert!(is_slice_in_folder("p/1.3.12.2.1107"));
-        assert!(!is_slice_in_folder("p/report.pdf"));
-        assert!(!is_slice_in_folder("p/TCGA_1_mask.tif"));
-        assert!(!is_slice_in_folder("p/notes.txt"));
-        assert!(!is_slice_in_folder("p/.DS_Store"));
+    fn folders_send_all_but_masks_and_hidden_files() {
+        assert!(is_candidate_in_folder("p/TCGA_1.tif"));
+        assert!(is_candidate_in_folder("study/series/IM0001"));
+        assert!(is_candidate_in_folder("study/series/slice.bin"));
+        assert!(!is_candidate_in_folder("p/TCGA_1_mask.tif"));
+        assert!(!is_candidate_in_folder("p/.DS_Store"));
     }
 }

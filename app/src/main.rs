@@ -9,8 +9,7 @@ mod components;
 mod downloads;
 mod files;
 mod inference;
-mod pipeline;
-mod scans;
+mod session;
 mod state;
 mod worker;
 

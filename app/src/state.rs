@@ -6,11 +6,10 @@
 use std::sync::{Arc, Mutex};
 
 use brainseg_core::Prediction;
-use brainseg_core::postprocess::{PostProcess, VolumeRule, coverage_percent, mask_from_probabilities, volume_masks};
+use brainseg_core::postprocess::{PostProcess, VolumeRule, coverage_percent, mask_from_probabilities};
+use brainseg_pipeline::{StudyHeader, StudyResult};
 use image::{GrayImage, RgbImage};
 use leptos::prelude::*;
-
-use crate::worker::StudyProbabilities;
 
 /// A slice the network has segmented.
 #[derive(Debug)]
@@ -106,76 +105,62 @@ impl SliceEntry {
     }
 }
 
-/// A DICOM series or NIfTI volume: its slices are ordinary entries of the slice list.
+/// A DICOM series, NIfTI volume or folder of numbered slices: its slices are ordinary entries of
+/// the slice list; once all are segmented a worker assembles the study (3D step, figures).
 #[derive(Debug, Clone)]
 pub struct StudyEntry {
     pub id: usize,
-    pub label: String,
-    /// Which channels were filled from which series, in words.
-    pub mode: String,
-    pub notes: Vec<String>,
+    /// Label, channels, notes, geometry and slice sizes (no pixels): what assembling and
+    /// exporting need.
+    pub header: Arc<StudyHeader>,
     /// The slice entries, in slice order.
     pub slice_ids: Vec<usize>,
-    /// Spacing, orientation and origin (no voxels): for millilitres and the NIfTI export.
-    pub geometry: Arc<brainseg_study::Volume>,
-    /// Every slice's mask (3D step included) under the post-processing they were made with, from
-    /// a worker ([`crate::pipeline::study_masks`]) once the study is complete.
-    masks: ArcRwSignal<Option<(PostProcess, Arc<Vec<GrayImage>>)>>,
+    /// The assembled study (every slice's mask, 3D step included, and the figures) under the
+    /// post-processing it was made with, or why it could not be made.
+    result: ArcRwSignal<Option<(PostProcess, Result<Arc<StudyResult>, String>)>>,
     /// When its slices were queued (page clock, ms): for the time left.
     pub queued_at_ms: f64,
 }
 
 impl StudyEntry {
-    pub fn new(id: usize, label: String, mode: String, notes: Vec<String>, slice_ids: Vec<usize>, geometry: brainseg_study::Volume) -> Self {
+    pub fn new(id: usize, header: StudyHeader, slice_ids: Vec<usize>) -> Self {
         let queued_at_ms = crate::browser::now_ms();
-        Self { id, label, mode, notes, slice_ids, geometry: Arc::new(geometry), masks: ArcRwSignal::new(None), queued_at_ms }
+        Self { id, header: Arc::new(header), slice_ids, result: ArcRwSignal::new(None), queued_at_ms }
     }
 
     fn segmented<'a>(&self, slices: &'a [SliceEntry]) -> Option<Vec<&'a Arc<Segmented>>> {
         self.slice_ids.iter().map(|id| slices.iter().find(|e| e.id == *id).and_then(|e| e.segmented())).collect()
     }
 
-    /// The network's output for the whole study, for its masks under `post`, or `None` while any
-    /// slice is unfinished (the 3D step needs the whole volume).
-    pub fn probabilities(&self, slices: &[SliceEntry], post: &PostProcess) -> Option<StudyProbabilities> {
-        let mine = self.segmented(slices)?;
-        Some(StudyProbabilities {
-            probabilities: mine.iter().map(|s| s.prediction.probabilities.clone()).collect(),
-            size: mine.first().map_or(0, |s| s.prediction.size),
-            dims: mine.iter().map(|s| s.image.dimensions()).collect(),
-            post: *post,
-        })
+    /// Every slice's probabilities, in slice order, or `None` while any slice is unfinished (the
+    /// 3D step needs the whole volume).
+    pub fn probabilities(&self, slices: &[SliceEntry]) -> Option<Vec<Vec<f32>>> {
+        Some(self.segmented(slices)?.iter().map(|s| s.prediction.probabilities.clone()).collect())
     }
 
-    /// Every slice's mask under `post` (3D step included), in slice order, once a worker has made
-    /// them (tracked): the same masks as `brainseg segment` writes for the study.
-    pub fn ready_masks(&self, post: &PostProcess) -> Option<Arc<Vec<GrayImage>>> {
-        self.masks.with(|m| m.as_ref().filter(|(p, _)| p == post).map(|(_, m)| m.clone()))
+    /// The assembled study under `post`, once a worker has made it (tracked): the same masks and
+    /// figures as `brainseg segment` gives the study.
+    pub fn result(&self, post: &PostProcess) -> Option<Result<Arc<StudyResult>, String>> {
+        self.result.with(|r| r.as_ref().filter(|(p, _)| p == post).map(|(_, r)| r.clone()))
     }
 
-    pub fn has_masks(&self, post: &PostProcess) -> bool {
-        untrack(|| self.ready_masks(post)).is_some()
+    pub fn ready(&self, post: &PostProcess) -> Option<Arc<StudyResult>> {
+        self.result(post).and_then(Result::ok)
     }
 
-    pub fn set_masks(&self, post: PostProcess, masks: Vec<GrayImage>) {
-        self.masks.set(Some((post, Arc::new(masks))));
+    pub fn has_result(&self, post: &PostProcess) -> bool {
+        untrack(|| self.result(post)).is_some()
     }
 
-    /// The study's masks under `post` now (downloads): the worker's, or made here if they have
-    /// not come yet; `None` while any slice is unfinished.
-    pub fn masks_now(&self, slices: &[SliceEntry], post: &PostProcess) -> Option<Arc<Vec<GrayImage>>> {
-        if let Some(m) = untrack(|| self.ready_masks(post)) {
-            return Some(m);
-        }
-        let study = self.probabilities(slices, post)?;
-        Some(Arc::new(volume_masks(&study.probabilities, study.size, &study.dims, post)))
+    pub fn set_result(&self, post: PostProcess, result: Result<StudyResult, String>) {
+        self.result.set(Some((post, result.map(Arc::new))));
     }
 
-    /// The mask of one of its slices under `post` with the 3D step, once a worker has made the
-    /// study's masks (tracked).
+    /// The mask of one of its slices under `post` with the 3D step, once the study is assembled
+    /// (tracked).
     pub fn slice_mask(&self, id: usize, post: &PostProcess) -> Option<GrayImage> {
         let k = self.slice_ids.iter().position(|&i| i == id)?;
-        self.ready_masks(post).and_then(|m| m.get(k).cloned())
+        self.ready(post).and_then(|r| r.masks.get(k).cloned())
     }
 
     /// How many of its slices are segmented (or failed, or cancelled).
@@ -253,8 +238,8 @@ fn summarize(slices: &[SliceEntry], post: &PostProcess) -> SetSummary {
 pub struct AppState {
     pub slices: RwSignal<Vec<SliceEntry>>,
     pub studies: RwSignal<Vec<StudyEntry>>,
-    /// Set while scan files are being read and stacked.
-    pub reading_scans: RwSignal<Option<String>>,
+    /// Files being read into studies by the workers, not yet listed.
+    pub reading: RwSignal<usize>,
     /// The id of the slice in the viewer.
     pub selected: RwSignal<Option<usize>>,
     pub opacity: RwSignal<f32>,
@@ -286,7 +271,7 @@ impl AppState {
         Self {
             slices,
             studies: RwSignal::new(Vec::new()),
-            reading_scans: RwSignal::new(None),
+            reading: RwSignal::new(0),
             selected: RwSignal::new(None),
             opacity: RwSignal::new(0.5),
             threshold: RwSignal::new(0.5),

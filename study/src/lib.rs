@@ -6,6 +6,7 @@
 //! Pure Rust without Burn: the same code runs in the CLI and the browser, and fuzzes quickly.
 
 pub mod channels;
+pub mod diameters;
 pub mod dicom;
 pub mod error;
 pub mod load;

@@ -1,11 +1,12 @@
 //! Study-level figures from per-slice masks: tumor volume in millilitres, slices with tumor, and
 //! the largest in-plane diameter on the slice with most tumor.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
+use crate::diameters::Bidimensional;
 use crate::volume::Volume;
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
     pub slices: usize,
     pub slices_with_tumor: usize,
@@ -20,6 +21,9 @@ pub struct Summary {
     /// known.
     pub largest_diameter_mm: Option<f64>,
     pub largest_diameter_px: Option<f64>,
+    /// RANO's two diameters on the slice with most tumor (the longest, and the longest across
+    /// it), with their end points for drawing.
+    pub bidimensional: Option<Bidimensional>,
 }
 
 impl Summary {
@@ -76,12 +80,18 @@ pub fn summarize(volume: &Volume, masks: &[&[u8]]) -> Summary {
         largest_slice: largest.map(|k| k + 1),
         largest_diameter_mm: volume.pixel_spacing.and_then(diameter),
         largest_diameter_px: diameter([1.0, 1.0]),
+        bidimensional: crate::diameters::largest(volume, masks),
     }
 }
 
 /// The longest distance between two points of the tumor pixels' area (their corners), with
 /// pixels `scale` wide and high.
 pub fn max_diameter(mask: &[u8], width: usize, height: usize, scale: [f64; 2]) -> f64 {
+    max_diameter_points(mask, width, height, scale).map_or(0.0, |(_, _, d)| d)
+}
+
+/// [`max_diameter`] with its end points, in pixel coordinates (corners at whole numbers).
+pub fn max_diameter_points(mask: &[u8], width: usize, height: usize, scale: [f64; 2]) -> Option<([f64; 2], [f64; 2], f64)> {
     let mut corners = Vec::new();
     for y in 0..height {
         for x in 0..width {
@@ -102,10 +112,13 @@ pub fn max_diameter(mask: &[u8], width: usize, height: usize, scale: [f64; 2]) -
         }
     }
     let hull = convex_hull(corners);
-    let mut best = 0f64;
+    let mut best: Option<([f64; 2], [f64; 2], f64)> = None;
     for (i, a) in hull.iter().enumerate() {
         for b in &hull[i + 1..] {
-            best = best.max(((a.0 - b.0).powi(2) + (a.1 - b.1).powi(2)).sqrt());
+            let d = ((a.0 - b.0).powi(2) + (a.1 - b.1).powi(2)).sqrt();
+            if best.is_none_or(|(_, _, e)| d > e) {
+                best = Some(([a.0 / scale[0], a.1 / scale[1]], [b.0 / scale[0], b.1 / scale[1]], d));
+            }
         }
     }
     best

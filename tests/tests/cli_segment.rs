@@ -158,3 +158,24 @@ fn numbered_slices_of_a_folder_are_one_volume_with_the_3d_step() {
     let bad = run("biggest");
     assert!(!bad.status.success() && text(&bad.stderr).contains("is not a 3D rule"), "{}", text(&bad.stderr));
 }
+
+#[test]
+fn numbered_slices_of_mixed_sizes_stay_one_volume_without_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("mixed");
+    std::fs::create_dir_all(&input).unwrap();
+    for (name, size) in [("s_1.png", 64), ("s_2.png", 48), ("s_3.png", 64)] {
+        phantom(size, size, 1, true).image.save(input.join(name)).unwrap();
+    }
+    let model = tiny_model(dir.path());
+    let out = dir.path().join("out");
+    let o = brainseg(&["segment", input.to_str().unwrap(), "-o", out.to_str().unwrap(), "--model", model.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    // One volume (the page's rule too), each mask at its slice's size, but no common grid for
+    // a volume's figures.
+    for (name, size) in [("s_1", 64), ("s_2", 48), ("s_3", 64)] {
+        let mask = image::open(out.join(format!("{name}_pred.png"))).unwrap();
+        assert_eq!((mask.width(), mask.height()), (size, size), "{name}");
+    }
+    assert!(!text(&o.stdout).contains("numbered slices as one volume"), "{}", text(&o.stdout));
+}

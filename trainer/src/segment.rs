@@ -9,13 +9,13 @@ use anyhow::{Context, Result};
 use brainseg_core::Segmenter;
 use brainseg_core::image_input::decode_slice;
 use brainseg_core::postprocess::{coverage_percent, overlay};
-use brainseg_study::measure::{Summary, summarize};
-use brainseg_study::{Kind, Volume, numbered};
+use brainseg_pipeline::intake::HEAD_LEN;
+use brainseg_pipeline::{FileKind, StudyInput, StudyKind};
+use brainseg_study::numbered;
 use image::{GrayImage, RgbImage};
 
-use crate::dataset::{has_image_extension, is_mask_file};
+use crate::dataset::is_mask_file;
 pub use crate::studies::StudyFiles;
-use crate::studies::segment_volume;
 
 /// An input image and where its outputs go, relative to the output folder.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,12 +31,12 @@ pub struct Inputs {
     pub studies: Vec<StudyFiles>,
 }
 
-/// Whether a file is a scan, from its name or (for names like `IM0001`) its first bytes.
-fn is_scan(path: &Path) -> bool {
-    let name = path.to_string_lossy();
-    let mut head = [0u8; 132];
+/// What a file is by the pipeline's rule (the page's too): its name and first bytes.
+fn classify(path: &Path) -> Option<FileKind> {
+    let name = path.to_string_lossy().replace('\\', "/");
+    let mut head = [0u8; HEAD_LEN];
     let n = fs::File::open(path).and_then(|mut f| f.read(&mut head)).unwrap_or(0);
-    brainseg_study::kind(&name, &head[..n]) != Kind::Other
+    brainseg_pipeline::classify(&name, &head[..n])
 }
 
 /// Expands files and folders (recursively). In folders, `*_mask.*` files and files that are
@@ -60,19 +60,19 @@ pub fn collect_jobs(inputs: &[PathBuf]) -> Result<Inputs> {
                     let relative = path.strip_prefix(input).unwrap_or(&path).to_path_buf();
                     if path.is_dir() {
                         stack.push(path);
-                    } else if has_image_extension(&path) {
-                        if !is_mask_file(&path) {
-                            found.images.push(Job { input: path, relative });
-                        }
-                    } else if is_scan(&path) {
-                        scans.files.push((path, relative.to_string_lossy().replace('\\', "/")));
+                        continue;
+                    }
+                    match classify(&path) {
+                        Some(FileKind::Image) => found.images.push(Job { input: path, relative }),
+                        Some(FileKind::Scan) => scans.files.push((path, relative.to_string_lossy().replace('\\', "/"))),
+                        None => {}
                     }
                 }
             }
             if !scans.files.is_empty() {
                 found.studies.push(scans);
             }
-        } else if !has_image_extension(input) && is_scan(input) {
+        } else if classify(input) == Some(FileKind::Scan) {
             let name = input.file_name().map_or_else(|| input.display().to_string(), |n| n.to_string_lossy().into_owned());
             named_scans.files.push((input.clone(), name));
         } else if !is_mask_file(input) {
@@ -111,13 +111,14 @@ pub fn run(seg: &Segmenter, jobs: &[Job], out: &Path, write_overlay: bool, batch
         let members: Vec<&Job> = volume.slices.iter().map(|&(_, i)| &jobs[i]).collect();
         let (ready, bad) = decode(&members);
         failed += bad;
-        let images: Vec<&RgbImage> = ready.iter().map(|(_, i)| i).collect();
-        let masks = segment_volume(seg, &images, batch)?;
-        for ((job, image), mask) in ready.iter().zip(&masks) {
+        let named: Vec<(String, RgbImage)> = ready.iter().map(|(job, image)| (job.input.display().to_string(), image.clone())).collect();
+        let study = StudyInput::from_images(&volume.key, StudyKind::Numbered, named, Vec::new());
+        let (_, result) = brainseg_pipeline::segment_study(seg, &study, batch, &seg.meta().postprocess, |_| {})?;
+        for ((job, image), mask) in ready.iter().zip(&result.masks) {
             failed += usize::from(!save(out, job, image, mask, write_overlay));
         }
-        if let Some(summary) = volume_summary(&volume.key, &masks) {
-            println!("{}\t{} numbered slices as one volume\t{}", volume.key, masks.len(), summary.text());
+        if let Some(summary) = &result.summary {
+            println!("{}\t{} numbered slices as one volume\t{}", volume.key, result.masks.len(), summary.text());
         }
     }
     singles.sort_unstable();
@@ -185,16 +186,4 @@ fn write(out: &Path, job: &Job, image: &RgbImage, mask: &GrayImage, write_overla
         overlay(image, mask, 0.5).save(&p).with_context(|| format!("cannot write {}", p.display()))?;
     }
     Ok(())
-}
-
-/// A numbered volume's figures (slices with tumor, share of voxels, largest diameter in
-/// pixels), when its slices share one size.
-fn volume_summary(key: &str, masks: &[GrayImage]) -> Option<Summary> {
-    let (w, h) = masks.first()?.dimensions();
-    if masks.iter().any(|m| m.dimensions() != (w, h)) {
-        return None;
-    }
-    let geometry = Volume::of_images(key, w as usize, h as usize, masks.len());
-    let refs: Vec<&[u8]> = masks.iter().map(|m| m.as_raw().as_slice()).collect();
-    Some(summarize(&geometry, &refs))
 }

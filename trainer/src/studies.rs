@@ -7,12 +7,12 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use brainseg_core::Segmenter;
-use brainseg_core::postprocess::{overlay, volume_masks};
+use brainseg_core::postprocess::overlay;
+use brainseg_pipeline::{self as pipeline, StudyHeader, StudyInput, exports};
 use brainseg_study::dicom::seg::{self, SegInfo};
-use brainseg_study::measure::{Summary, summarize};
-use brainseg_study::volume::Origin;
-use brainseg_study::{Loader, Study, file_stem, nifti};
-use image::{GrayImage, RgbImage};
+use brainseg_study::measure::Summary;
+use brainseg_study::{Loader, Study, file_stem};
+use image::GrayImage;
 use serde::Serialize;
 
 /// The scan files found under one command-line input (a folder, or all files named directly).
@@ -81,14 +81,11 @@ pub fn run(seg: &Segmenter, groups: &[StudyFiles], out: &Path, write_overlay: bo
 }
 
 fn segment_study(seg: &Segmenter, study: &Study, dir: &Path, write_overlay: bool, batch: usize) -> Result<Written> {
-    let (w, h) = (study.width() as u32, study.height() as u32);
     let slices_dir = dir.join("slices");
     fs::create_dir_all(&slices_dir).with_context(|| format!("cannot create {}", slices_dir.display()))?;
-    let images: Vec<RgbImage> = (0..study.slices())
-        .map(|k| RgbImage::from_raw(w, h, study.rgb_slice(k)).expect("width x height x 3 bytes"))
-        .collect();
-    let masks = segment_volume(seg, &images.iter().collect::<Vec<_>>(), batch)?;
-    for (k, (image, mask)) in images.iter().zip(&masks).enumerate() {
+    let input = StudyInput::from_scan(study);
+    let (_, result) = pipeline::segment_study(seg, &input, batch, &seg.meta().postprocess, |_| {})?;
+    for (k, (image, mask)) in input.slices.iter().zip(&result.masks).enumerate() {
         let path = slices_dir.join(format!("slice_{:03}_pred.png", k + 1));
         mask.save(&path).with_context(|| format!("cannot write {}", path.display()))?;
         if write_overlay {
@@ -96,20 +93,16 @@ fn segment_study(seg: &Segmenter, study: &Study, dir: &Path, write_overlay: bool
             overlay(image, mask, 0.5).save(&path).with_context(|| format!("cannot write {}", path.display()))?;
         }
     }
-    let masks: Vec<Vec<u8>> = masks.into_iter().map(GrayImage::into_raw).collect();
-    let refs: Vec<&[u8]> = masks.iter().map(Vec::as_slice).collect();
-    let summary = summarize(&study.flair, &refs);
-    let mask = masks.concat();
-    let nii = nifti::write_mask(&study.flair, &mask)?;
+    let summary = result.summary.clone().context("a scan's slices share one size")?;
     let path = dir.join("mask.nii.gz");
-    fs::write(&path, nii).with_context(|| format!("cannot write {}", path.display()))?;
-    let (seg, seg_note) = write_seg(seg, study, &mask, dir)?;
+    fs::write(&path, exports::nifti(&input.header, &result.masks)?).with_context(|| format!("cannot write {}", path.display()))?;
+    let (seg, seg_note) = write_seg(seg, &input.header, &result.masks, dir)?;
     Ok(Written { summary, seg, seg_note })
 }
 
 /// `seg.dcm` for a DICOM series (the same mask as `mask.nii.gz`); NIfTI inputs get none.
-fn write_seg(seg: &Segmenter, study: &Study, mask: &[u8], dir: &Path) -> Result<(Option<PathBuf>, Option<String>)> {
-    if !matches!(study.flair.origin, Origin::Dicom(_)) {
+fn write_seg(seg: &Segmenter, header: &StudyHeader, masks: &[GrayImage], dir: &Path) -> Result<(Option<PathBuf>, Option<String>)> {
+    if !header.is_dicom() {
         return Ok((None, None));
     }
     let info = SegInfo {
@@ -118,7 +111,7 @@ fn write_seg(seg: &Segmenter, study: &Study, mask: &[u8], dir: &Path) -> Result<
         uid_seed: random_bits(),
         unix_seconds: std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64),
     };
-    match seg::write(&study.flair, mask, &info) {
+    match exports::dicom_seg(header, masks, &info) {
         Ok(Some(bytes)) => {
             let path = dir.join(seg::FILE_NAME);
             fs::write(&path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
@@ -141,15 +134,6 @@ fn random_bits() -> u128 {
         h.finish()
     };
     u128::from(half()) << 64 | u128::from(half())
-}
-
-/// The masks of a volume's slices (in order) at their own sizes: the model on every slice (with
-/// its neighbours where the model reads them), then the model's post-processing, 3D step
-/// included. What `segment` does with every study and every folder of numbered slices.
-pub fn segment_volume(seg: &Segmenter, slices: &[&RgbImage], batch: usize) -> Result<Vec<GrayImage>> {
-    let probs = seg.volume_probabilities(slices, batch, |_| {})?;
-    let dims: Vec<(u32, u32)> = slices.iter().map(|i| i.dimensions()).collect();
-    Ok(volume_masks(&probs, seg.meta().config.input_size as u32, &dims, &seg.meta().postprocess))
 }
 
 fn print(group: &StudyFiles, study: &Study, written: &Written, dir: &Path, json: bool) -> Result<()> {

@@ -7,9 +7,8 @@ use leptos::task::spawn_local;
 use wasm_bindgen::JsCast;
 use web_sys::HtmlInputElement;
 
-use crate::files::{self, Picked};
-use crate::pipeline::{Input, enqueue, job, use_runtime};
-use crate::scans;
+use crate::files;
+use crate::session::{add_files, add_image, use_runtime};
 use crate::state::use_state;
 
 /// Accepted by the file dialog; other files can still be dropped and get a message.
@@ -23,20 +22,7 @@ pub fn DropZone() -> impl IntoView {
     // A file dropped beside the zone would make the browser leave the page to show it.
     let _ = window_event_listener(leptos::ev::dragover, |ev| ev.prevent_default());
     let _ = window_event_listener(leptos::ev::drop, |ev| ev.prevent_default());
-    // Images go straight to the queue, numbered slices of one folder as a study (the CLI's
-    // rule); scans are read and stacked into studies first.
-    let add = move |picked: Vec<Picked>| {
-        let (images, scans): (Vec<Picked>, Vec<Picked>) =
-            picked.into_iter().partition(|p| files::is_image(&p.path) || !files::may_be_scan(&p.path));
-        let (singles, volumes) = scans::numbered_volumes(images);
-        enqueue(state, rt, singles.into_iter().map(job).collect());
-        for volume in volumes {
-            spawn_local(scans::load_numbered(state, rt, volume));
-        }
-        if !scans.is_empty() {
-            spawn_local(scans::load(state, rt, scans));
-        }
-    };
+    let add = move |picked| add_files(state, rt, picked);
 
     let on_drop = move |ev: DragEvent| {
         ev.prevent_default();
@@ -59,8 +45,7 @@ pub fn DropZone() -> impl IntoView {
     let on_example = move |_| {
         example_seed.update_value(|s| *s += 1);
         let seed = example_seed.get_value();
-        let image = phantom(256, 256, seed, true).image;
-        let _ = enqueue(state, rt, vec![(format!("example-{seed}.png"), Input::Image(image))]);
+        add_image(state, rt, format!("example-{seed}.png"), phantom(256, 256, seed, true).image);
     };
 
     view! {

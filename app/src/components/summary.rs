@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use crate::downloads;
-use crate::pipeline::{cancel, use_runtime};
+use crate::session::{cancel, use_runtime};
 use crate::state::{SliceStatus, use_state};
 
 #[component]

@@ -1,18 +1,23 @@
 //! What runs inside a segmentation worker: `app/worker.js` calls these two exports, and the
-//! worker keeps one [`Engine`] for its life.
+//! worker keeps one [`Engine`] for its life. Each request is one step of the per-study pipeline
+//! (`brainseg_pipeline`): read files into studies, infer one slice, assemble a study, export it.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use brainseg_core::image_input::decode_slice;
-use brainseg_core::postprocess::{mask_from_probabilities, volume_masks};
+use brainseg_core::postprocess::mask_from_probabilities;
+use brainseg_pipeline::intake::HEAD_LEN;
+use brainseg_pipeline::{Reader, classify, exports};
+use brainseg_study::dicom::seg::SegInfo;
+use brainseg_study::numbered;
 use image::RgbImage;
 use js_sys::{Array, Object};
 use wasm_bindgen::prelude::*;
 
-use brainseg_study::Loader;
-
-use super::protocol::{Job, Reply, ScanStudy, Scans, get_f64, set};
+use super::protocol::{
+    Assemble, AssembleReply, Export, ExportFormat, ExportReply, Infer, InferReply, Read, ReadReply, ReadStudy, Request, get_f64, set,
+};
+use super::wire::{Bytes, Floats, Pixels, pack, unpack};
 use crate::browser;
 use crate::inference::{DeviceRequest, Engine};
 
@@ -39,14 +44,15 @@ fn report_panics() {
         let payload = info.payload();
         let text = payload.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| payload.downcast_ref::<String>().cloned());
         let mut text = text.unwrap_or_else(|| "a panic".into());
+        let msg = Object::new();
         CURRENT_FILE.with(|f| {
             if let Ok(f) = f.try_borrow() {
                 if !f.is_empty() {
                     text = format!("{text}, while reading {f}");
+                    set(&msg, "file", f.clone());
                 }
             }
         });
-        let msg = Object::new();
         set(&msg, "type", "panic");
         set(&msg, "message", text);
         if let Ok(scope) = js_sys::global().dyn_into::<web_sys::DedicatedWorkerGlobalScope>() {
@@ -79,85 +85,102 @@ pub async fn worker_start(device: String, timed: bool, test_hooks: bool) -> JsVa
     msg.into()
 }
 
-/// Runs one job; answers `[message, buffers to transfer]`.
+/// Runs one request; answers `[message, buffers to transfer]`, the message carrying the reply
+/// of the request's own type (or why it failed).
 #[wasm_bindgen]
 pub async fn worker_job(msg: JsValue) -> Array {
     let id = get_f64(&msg, "id").unwrap_or(-1.0);
-    let (reply, transfer) = Reply::encode(run(&msg).await, id);
+    let packed = match unpack::<Request>(&msg) {
+        Err(e) => pack(&Err::<(), _>(e)),
+        Ok(Request::Read(r)) => pack(&read(r).await),
+        Ok(Request::Infer(r)) => pack(&infer(r).await),
+        Ok(Request::Assemble(r)) => pack(&assemble(r)),
+        Ok(Request::Export(r)) => pack(&export(r)),
+    };
+    let (reply, transfer) = packed.unwrap_or_else(|e| {
+        let reply = Object::new();
+        set(&reply, "error", e);
+        (reply, Array::new())
+    });
+    set(&reply, "type", "done");
+    set(&reply, "id", id);
     Array::of2(&reply, &transfer)
 }
 
-async fn run(msg: &JsValue) -> Result<Reply, String> {
-    let engine = ENGINE.with(|e| e.borrow().clone()).ok_or("this worker has no model")?;
-    let start = browser::now_ms();
-    let size = engine.meta().config.input_size as u32;
-    let mut reply = match Job::decode(msg)? {
-        Job::Scans(files) => Reply { scans: Some(read_scans(files).await), ..Reply::default() },
-        Job::Decode(file) => {
-            let (image, notes) = read_image(&file).await?;
-            Reply { image: Some(image), notes, ..Reply::default() }
-        }
-        Job::Segment(file, post) => {
-            let (image, notes) = read_image(&file).await?;
-            let probs = engine.probabilities(&[&image], 0).await.map_err(model_failed)?;
-            let mask = mask_from_probabilities(&probs, size, image.width(), image.height(), &post);
-            Reply { image: Some(image), notes, probabilities: Some(probs), mask: Some(mask), ..Reply::default() }
-        }
-        Job::Stack { images, z, post } => {
-            let refs: Vec<&RgbImage> = images.iter().collect();
-            let probs = engine.probabilities(&refs, z).await.map_err(model_failed)?;
-            let (w, h) = images.get(z).map_or((size, size), |i| i.dimensions());
-            let mask = mask_from_probabilities(&probs, size, w, h, &post);
-            Reply { probabilities: Some(probs), mask: Some(mask), ..Reply::default() }
-        }
-        Job::StudyMasks(study) => {
-            let masks = volume_masks(&study.probabilities, study.size, &study.dims, &study.post);
-            Reply { masks: Some(masks), ..Reply::default() }
-        }
-    };
-    reply.millis = browser::now_ms() - start;
-    Ok(reply)
+fn engine() -> Result<Rc<Engine>, String> {
+    ENGINE.with(|e| e.borrow().clone()).ok_or_else(|| "this worker has no model".to_string())
 }
 
-fn model_failed(e: String) -> String {
-    format!("the model failed on this slice: {e}")
-}
-
-async fn read_image(file: &web_sys::File) -> Result<(RgbImage, Vec<String>), String> {
-    reading(&file.name());
-    let bytes = browser::read_blob(file).await.map_err(|e| format!("cannot read the file: {e}"))?;
-    if TEST_HOOKS.get() && bytes.starts_with(PANIC_MAGIC) {
-        panic!("test hook: a decoder panic");
-    }
-    let slice = decode_slice(&bytes).map_err(|e| e.to_string());
-    reading("");
-    let slice = slice?;
-    Ok((slice.image, slice.conversions.iter().map(ToString::to_string).collect()))
-}
-
-/// Reads scan files one at a time (so each file's bytes can go before the next is read) into
-/// studies.
-async fn read_scans(files: Vec<(String, web_sys::File)>) -> Scans {
-    let mut loader = Loader::default();
-    for (path, file) in files {
-        reading(&path);
-        match browser::read_blob(&file).await {
-            Ok(bytes) => loader.add(&path, &bytes),
-            Err(e) => loader.problem(&path, format!("cannot read the file: {e}")),
+/// Reads the files one at a time (each file's bytes go before the next is read) into studies.
+/// A file found in a folder whose name says neither image nor scan is only opened at its head.
+async fn read(job: Read) -> Result<ReadReply, String> {
+    let mut reader = Reader::default();
+    for f in job.files {
+        reading(&f.path);
+        if !f.named && !numbered::is_image_name(&f.path) {
+            let head = f.file.0.slice_with_i32_and_i32(0, HEAD_LEN as i32).map_err(|e| browser::describe(&e));
+            let head = match head {
+                Ok(blob) => browser::read_blob(&blob).await,
+                Err(e) => Err(e),
+            };
+            if head.is_ok_and(|h| classify(&f.path, &h).is_none()) {
+                continue;
+            }
+        }
+        match browser::read_blob(&f.file.0).await {
+            Ok(bytes) => {
+                if TEST_HOOKS.get() && bytes.starts_with(PANIC_MAGIC) {
+                    panic!("test hook: a decoder panic");
+                }
+                reader.add(&f.path, &bytes, f.named);
+            }
+            Err(e) => reader.problem(&f.path, format!("cannot read the file: {e}")),
         }
     }
     reading("");
-    let loaded = loader.finish();
-    let studies = loaded
+    let intake = reader.finish();
+    let studies = intake
         .studies
         .into_iter()
-        .map(|study| {
-            let (w, h) = (study.width() as u32, study.height() as u32);
-            // `rgb_slice` always holds width x height x 3 bytes; the fallback is never used.
-            let slices =
-                (0..study.slices()).map(|k| RgbImage::from_raw(w, h, study.rgb_slice(k)).unwrap_or_else(|| RgbImage::new(w, h))).collect();
-            ScanStudy { label: study.label.clone(), mode: study.mode.to_string(), notes: study.notes.clone(), geometry: study.flair.geometry(), slices }
-        })
+        .map(|s| ReadStudy { slices: s.slices.iter().map(Pixels::rgb).collect(), header: s.header })
         .collect();
-    Scans { studies, problems: loaded.problems.into_iter().map(|p| (p.file, p.reason)).collect() }
+    Ok(ReadReply { studies, problems: intake.problems.into_iter().map(|p| (p.file, p.reason)).collect() })
+}
+
+async fn infer(job: Infer) -> Result<InferReply, String> {
+    let engine = engine()?;
+    let start = browser::now_ms();
+    let size = engine.meta().config.input_size as u32;
+    let images = job.stack.images();
+    let refs: Vec<&RgbImage> = images.iter().collect();
+    let probabilities = engine.probabilities(&refs, job.z).await.map_err(|e| format!("the model failed on this slice: {e}"))?;
+    let (w, h) = images.get(job.z).map_or((size, size), RgbImage::dimensions);
+    let mask = mask_from_probabilities(&probabilities, size, w, h, &job.post);
+    Ok(InferReply { probabilities: Floats(probabilities), mask: Pixels::gray(&mask), millis: browser::now_ms() - start })
+}
+
+fn assemble(job: Assemble) -> Result<AssembleReply, String> {
+    let size = engine()?.meta().config.input_size as u32;
+    let probabilities: Vec<Vec<f32>> = job.probabilities.into_iter().map(|f| f.0).collect();
+    let result = brainseg_pipeline::assemble(&job.header, &probabilities, size, &job.post).map_err(|e| e.to_string())?;
+    Ok(AssembleReply { masks: result.masks.iter().map(Pixels::gray).collect(), summary: result.summary })
+}
+
+fn export(job: Export) -> Result<ExportReply, String> {
+    let masks = job.masks.into_iter().map(Pixels::into_gray).collect::<Result<Vec<_>, _>>()?;
+    let bytes = match job.format {
+        ExportFormat::Nifti => exports::nifti(&job.header, &masks).map_err(|e| e.to_string())?,
+        ExportFormat::Seg { model_sha256, uid_seed, unix_seconds } => {
+            let uid_seed = uid_seed.parse().map_err(|_| "a DICOM SEG's UID seed is not a number")?;
+            let info = SegInfo { model_sha256: &model_sha256, software_version: env!("CARGO_PKG_VERSION"), uid_seed, unix_seconds };
+            exports::dicom_seg(&job.header, &masks, &info)
+                .map_err(|e| e.to_string())?
+                .ok_or("no tumor found: a DICOM SEG needs at least one frame")?
+        }
+        ExportFormat::Pngs => {
+            let named = masks.into_iter().enumerate().map(|(k, m)| (format!("slice_{:03}.png", k + 1), m)).collect::<Vec<_>>();
+            crate::downloads::zip_masks(&named)?
+        }
+    };
+    Ok(ExportReply { bytes: Bytes(bytes) })
 }

@@ -3,14 +3,16 @@
 //!
 //! - `pool.rs` (main thread): one queue of jobs, handed to idle workers; crashed workers replaced.
 //! - `start.rs` (main thread): the device choice (WebGPU or the CPU) and the number of workers.
-//! - `protocol.rs` (both sides): the messages.
+//! - `protocol.rs` (both sides): the requests and their replies; `wire.rs` how they travel.
 //! - `entry.rs` (inside a worker): the exports `app/worker.js` calls.
 
 mod entry;
 mod pool;
 mod protocol;
 mod start;
+mod wire;
 
 pub use pool::{JobError, Pool, page_wasm};
-pub use protocol::{Reply, Request, Scans, StudyProbabilities};
+pub use protocol::{Assemble, Export, ExportFormat, Infer, Read, ReadFile, ReadReply, ReadStudy};
 pub use start::start;
+pub use wire::{FileRef, Floats, Pixels, Stack};

@@ -10,7 +10,8 @@ use futures::channel::oneshot;
 use wasm_bindgen::prelude::*;
 use web_sys::{MessageEvent, Worker, WorkerOptions, WorkerType};
 
-use super::protocol::{Reply, Request, get, get_f64, get_string, set};
+use super::protocol::{Ask, Request, get, get_f64, get_string, set};
+use super::wire::{pack, unpack};
 use crate::inference::DeviceRequest;
 
 /// The worker script, copied next to the page by trunk.
@@ -24,8 +25,8 @@ const MAX_FAILED_STARTS: usize = 4;
 pub enum JobError {
     /// The worker read the job and said why it failed (not an image, a model error).
     Failed(String),
-    /// The worker crashed on it (twice, or said it panicked).
-    Crashed(String),
+    /// The worker crashed on it (twice, or said it panicked while reading `file`).
+    Crashed { why: String, file: Option<String> },
     Cancelled,
     /// No worker is left to run it.
     NoWorkers(String),
@@ -35,7 +36,7 @@ impl std::fmt::Display for JobError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             JobError::Failed(e) => write!(f, "{e}"),
-            JobError::Crashed(e) => write!(f, "the page's worker crashed on this file ({e})"),
+            JobError::Crashed { why, .. } => write!(f, "the page's worker crashed on this file ({why})"),
             JobError::Cancelled => write!(f, "cancelled"),
             JobError::NoWorkers(e) => write!(f, "no worker can segment it: {e}"),
         }
@@ -52,7 +53,8 @@ pub struct Ready {
     pub meta: String,
 }
 
-type ReplySender = oneshot::Sender<Result<Reply, JobError>>;
+/// A worker's `done` message, unpacked by [`Pool::ask`] into the request's reply type.
+type ReplySender = oneshot::Sender<Result<JsValue, JobError>>;
 
 struct Job {
     id: u64,
@@ -76,8 +78,8 @@ struct Slot {
     /// Takes jobs (probes that lose the device choice never do).
     enlisted: bool,
     state: SlotState,
-    /// What the worker's panic hook said before it died.
-    panic: Option<String>,
+    /// What the worker's panic hook said before it died, and the file it was reading.
+    panic: Option<(String, Option<String>)>,
     _on_message: Closure<dyn FnMut(MessageEvent)>,
     _on_error: Closure<dyn FnMut(web_sys::ErrorEvent)>,
 }
@@ -90,8 +92,6 @@ struct Inner {
     pending: VecDeque<Job>,
     next_key: u64,
     failed_starts: usize,
-    /// Neighbouring slices the model reads on each side (from its header).
-    context: usize,
     /// Handlers of stopped workers (see [`end`]).
     detached: Vec<Handlers>,
     /// Set when no worker could start at all.
@@ -118,7 +118,6 @@ impl Pool {
             failed_starts: 0,
             failed: None,
             detached: Vec::new(),
-            context: 0,
             on_change: None,
         })))
     }
@@ -137,11 +136,6 @@ impl Pool {
             Err(_) => u64::MAX, // the sender is dropped: the receiver resolves as cancelled
         };
         (key, rx)
-    }
-
-    /// The model's neighbouring slices on each side, known once a worker has read its header.
-    pub fn set_context(&self, context: usize) {
-        self.0.borrow_mut().context = context;
     }
 
     /// Lets a probing worker take jobs.
@@ -168,18 +162,15 @@ impl Pool {
         }
     }
 
-    /// Runs `request`, waiting for a free worker.
-    pub async fn run(&self, tag: usize, request: Request) -> Result<Reply, JobError> {
-        self.submit(tag, request, false).await
+    /// Runs `request` when a worker is free and answers its reply. `first`: before every waiting
+    /// job, for short jobs the user waits on (a study's masks, an export) that must not queue
+    /// behind another study's slices.
+    pub async fn ask<A: Ask>(&self, tag: usize, request: A, first: bool) -> Result<A::Reply, JobError> {
+        let done = self.submit(tag, request.into(), first).await?;
+        unpack::<Result<A::Reply, String>>(&done).map_err(JobError::Failed)?.map_err(JobError::Failed)
     }
 
-    /// Runs `request` before every waiting job: for short jobs the user waits on (a study's
-    /// masks) that must not queue behind another study's slices.
-    pub async fn run_first(&self, tag: usize, request: Request) -> Result<Reply, JobError> {
-        self.submit(tag, request, true).await
-    }
-
-    async fn submit(&self, tag: usize, request: Request, first: bool) -> Result<Reply, JobError> {
+    async fn submit(&self, tag: usize, request: Request, first: bool) -> Result<JsValue, JobError> {
         let (reply, rx) = oneshot::channel();
         {
             let mut inner = self.0.borrow_mut();
@@ -298,10 +289,13 @@ fn on_message(pool: &Weak<RefCell<Inner>>, key: u64, data: JsValue) {
             let reason = get_string(&data, "reason").unwrap_or_default();
             remove_slot(&pool, key, &reason);
         }
-        Some("panic") => with_slot(&pool, key, |slot| slot.panic = get_string(&data, "message")),
+        Some("panic") => with_slot(&pool, key, |slot| slot.panic = get_string(&data, "message").map(|m| (m, get_string(&data, "file")))),
         Some("crashed") => crashed(&pool, key, get_string(&data, "reason").unwrap_or_default()),
         Some("done") => {
-            let result = Reply::decode(&data).map_err(JobError::Failed);
+            let result = match get_string(&data, "error") {
+                Some(e) => Err(JobError::Failed(e)),
+                None => Ok(data.clone()),
+            };
             let id = get_f64(&data, "id").unwrap_or(-1.0) as u64;
             with_slot(&pool, key, |slot| {
                 if let SlotState::Busy(job) = std::mem::replace(&mut slot.state, SlotState::Idle) {
@@ -345,13 +339,13 @@ fn crashed(pool: &Rc<RefCell<Inner>>, key: u64, reason: String) {
     let Some(at) = inner.slots.iter().position(|s| s.key == key) else { return };
     let slot = inner.slots.remove(at);
     let slot = end(&mut inner, slot);
-    let why = slot.panic.clone().unwrap_or(reason);
+    let (why, file) = slot.panic.clone().unwrap_or((reason, None));
     web_sys::console::warn_1(&format!("segmentation worker crashed: {why}").into());
     let (device, enlisted) = (slot.device, slot.enlisted);
     match slot.state {
         SlotState::Busy(mut job) => {
             if slot.panic.is_some() || job.retried {
-                let _ = job.reply.send(Err(JobError::Crashed(why.clone())));
+                let _ = job.reply.send(Err(JobError::Crashed { why: why.clone(), file }));
             } else {
                 job.retried = true;
                 inner.pending.push_front(job);
@@ -392,7 +386,7 @@ struct Ended {
     device: DeviceRequest,
     enlisted: bool,
     state: SlotState,
-    panic: Option<String>,
+    panic: Option<(String, Option<String>)>,
 }
 
 type Handlers = (Closure<dyn FnMut(MessageEvent)>, Closure<dyn FnMut(web_sys::ErrorEvent)>);
@@ -410,11 +404,15 @@ fn dispatch(inner: &mut Inner) {
             continue;
         }
         let Some(job) = inner.pending.pop_front() else { return };
-        let (msg, transfer) = job.request.encode(job.id, inner.context);
-        match slot.worker.post_message_with_transfer(&msg, &transfer) {
+        let posted = pack(&job.request).and_then(|(msg, transfer)| {
+            set(&msg, "type", "job");
+            set(&msg, "id", job.id as f64);
+            slot.worker.post_message_with_transfer(&msg, &transfer).map_err(|e| crate::browser::describe(&e))
+        });
+        match posted {
             Ok(()) => slot.state = SlotState::Busy(job),
             Err(e) => {
-                let _ = job.reply.send(Err(JobError::Failed(crate::browser::describe(&e))));
+                let _ = job.reply.send(Err(JobError::Failed(e)));
             }
         }
     }

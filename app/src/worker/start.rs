@@ -99,7 +99,6 @@ pub async fn start(state: AppState, pool: Pool) -> Result<ModelMeta, String> {
         Choice::Cpu(key, ready, why) => (key, ready, false, why),
     };
     let meta: ModelMeta = serde_json::from_str(&ready.meta).map_err(|e| fail(&pool, format!("the model's header: {e}")))?;
-    pool.set_context(meta.config.context());
     pool.enlist(key);
     let workers = if gpu { 1 } else { cpu_workers(ready.memory_bytes) };
     for _ in 1..workers {

@@ -1,0 +1,56 @@
+//! A complete study: assembled in a worker (its masks with the 3D step, and its figures) under
+//! the committed settings, again whenever they change; its exports made in a worker too.
+
+use brainseg_core::postprocess::PostProcess;
+use brainseg_pipeline::StudyResult;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use super::{RuntimeStore, pool};
+use crate::state::{AppState, StudyEntry};
+use crate::worker::{Assemble, Export, ExportFormat, Floats, Pixels};
+
+/// Keeps `study` assembled: once every slice is in, and whenever the committed threshold moves,
+/// a worker assembles it ahead of the slices waiting.
+pub fn watch(state: AppState, rt: RuntimeStore, study: StudyEntry) {
+    let owner = rt.with_value(|r| r.owner.clone());
+    let run = move || {
+        let asked = StoredValue::new(None::<PostProcess>);
+        let total = study.slice_ids.len();
+        Effect::new(move |_| {
+            let post = state.set_post();
+            let finished = state.slices.with(|s| study.finished(s));
+            if finished < total || study.has_result(&post) || asked.get_value() == Some(post) {
+                return;
+            }
+            let Some(probabilities) = state.slices.with_untracked(|s| study.probabilities(s)) else { return };
+            asked.set_value(Some(post));
+            let study = study.clone();
+            spawn_local(async move {
+                let request = Assemble { header: (*study.header).clone(), probabilities: probabilities.into_iter().map(Floats).collect(), post };
+                let reply = match pool(rt) {
+                    Ok(pool) => pool.ask(usize::MAX, request, true).await.map_err(|e| e.to_string()),
+                    Err(e) => Err(e),
+                };
+                let result = reply.and_then(|r| {
+                    let masks = r.masks.into_iter().map(Pixels::into_gray).collect::<Result<Vec<_>, _>>()?;
+                    Ok(StudyResult { masks, summary: r.summary })
+                });
+                study.set_result(post, result);
+                asked.set_value(None);
+            });
+        });
+    };
+    match owner {
+        Some(owner) => owner.with(run),
+        None => run(),
+    }
+}
+
+/// The study's masks under `post` as a file, made in a worker.
+pub async fn export(rt: RuntimeStore, study: &StudyEntry, post: &PostProcess, format: ExportFormat) -> Result<Vec<u8>, String> {
+    let result = untrack(|| study.ready(post)).ok_or("the study is not assembled yet")?;
+    let request = Export { header: (*study.header).clone(), masks: result.masks.iter().map(Pixels::gray).collect(), format };
+    let reply = pool(rt)?.ask(usize::MAX, request, true).await.map_err(|e| e.to_string())?;
+    Ok(reply.bytes.0)
+}
