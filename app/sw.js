@@ -1,8 +1,10 @@
-// Offline copy of the page: its HTML, JS, wasm, CSS and the model, all from this origin.
+// Offline copy of the page: its HTML, JS, wasm, CSS, the model and the viewer, all from this origin.
 // Network first, so a new deployment (or model) is used as soon as it is reachable; the cache
 // answers only when the network cannot. Nothing but this origin's own GET requests is touched.
 const CACHE = 'brainseg';
-const MODEL = 'brainseg.bsm';
+const MODEL = 'brainseg.bsm.gz';
+// Fetched by the page the first time a study is viewed, so index.html does not name it.
+const VIEWER = 'niivue.umd.js';
 // Started by the page (new Worker), so index.html does not name it.
 const WORKER = 'worker.js';
 const SHELL = './';
@@ -27,7 +29,7 @@ self.addEventListener('fetch', (event) => {
 // index.html lists them all; the model, the worker script and the page itself complete the set.
 function needs(html) {
   const scope = self.registration.scope;
-  const urls = new Set([SHELL, MODEL, WORKER].map((u) => new URL(u, scope).href));
+  const urls = new Set([SHELL, MODEL, WORKER, VIEWER].map((u) => new URL(u, scope).href));
   for (const [, link] of html.matchAll(/\b(?:href|src|data-js|data-wasm)="([^"]+)"/g)) {
     const url = new URL(link, scope);
     if (url.origin === self.location.origin) {

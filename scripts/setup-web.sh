@@ -54,4 +54,12 @@ else
   say "installing tests/e2e node modules (playwright-core only drives Chromium; it downloads no browser)"
   (cd tests/e2e && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
 fi
+# The study viewer's NiiVue bundle, served from the page's own origin (pinned in its lock file;
+# no install scripts run).
+if [ app/vendor/node_modules/.package-lock.json -nt app/vendor/package-lock.json ]; then
+  say "app/vendor node modules (NiiVue): present"
+else
+  say "installing app/vendor node modules (NiiVue, for the study viewer)"
+  (cd app/vendor && npm ci --no-audit --no-fund --ignore-scripts)
+fi
 say "done"

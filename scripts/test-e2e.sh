@@ -22,22 +22,22 @@ mkdir -p "$ART/cli"
 # Built by scripts/test.sh with every native target (`cargo run -p brainseg` would resolve other
 # features and compile Burn a second time).
 "$PHANTOM_BIN" "$ART/phantom.png" 256 7
-"$CLI" segment "$ART/phantom.png" --model dist/brainseg.bsm --output "$ART/cli"
+"$CLI" segment "$ART/phantom.png" --model models/brainseg.bsm --output "$ART/cli"
 # A synthetic DICOM series, NIfTI volume, zipped JPEG Lossless series and Enhanced MR file; the
 # page's study figures must match the CLI's.
 "$SCANS_BIN" "$ART/scans"
-"$CLI" segment "$ART/scans/dicom" "$ART/scans/flair.nii.gz" "$ART/scans/compressed.zip" "$ART/scans/enhanced.dcm" --json --model dist/brainseg.bsm \
+"$CLI" segment "$ART/scans/dicom" "$ART/scans/flair.nii.gz" "$ART/scans/compressed.zip" "$ART/scans/enhanced.dcm" --json --model models/brainseg.bsm \
   --output "$ART/cli-scans" > "$ART/cli-scans.jsonl"
 
 # A folder of numbered phantom slices, a volume to the page and the CLI alike (3D step included).
 mkdir -p "$ART/numbered" "$ART/cli-numbered"
 for k in $(seq 1 12); do "$PHANTOM_BIN" "$ART/numbered/case_$k.png" 256 "$((k + 10))" > /dev/null; done
-"$CLI" segment "$ART/numbered" --model dist/brainseg.bsm --output "$ART/cli-numbered" > "$ART/cli-numbered/stdout.txt"
+"$CLI" segment "$ART/numbered" --model models/brainseg.bsm --output "$ART/cli-numbered" > "$ART/cli-numbered/stdout.txt"
 
 # A DICOM series of phantom slices the model finds tumor on: the page's DICOM SEG must equal the
 # CLI's (compared by highdicom, scripts/setup-dicom-tools.sh).
 "$PHANTOM_BIN" --series "$ART/phantom-series" 256 11 6 > /dev/null
-"$CLI" segment "$ART/phantom-series" --json --model dist/brainseg.bsm --output "$ART/cli-seg" > "$ART/cli-seg.jsonl"
+"$CLI" segment "$ART/phantom-series" --json --model models/brainseg.bsm --output "$ART/cli-seg" > "$ART/cli-seg.jsonl"
 [ -x .venv-dicom/bin/python ] || { echo "test-e2e: no .venv-dicom; run scripts/setup-dicom-tools.sh" >&2; exit 1; }
 
 cd tests/e2e

@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use crate::components::{Controls, DropZone, SliceList, StatusBar, Studies, Summary, Viewer};
+use crate::components::{Controls, DropZone, SliceList, StatusBar, Studies, StudyViewer, Summary, Viewer};
 use crate::session::{Runtime, RuntimeStore, start_engine};
 use crate::state::AppState;
 
@@ -26,6 +26,7 @@ pub fn App() -> impl IntoView {
         </header>
         <main>
             <DropZone/>
+            <StudyViewer/>
             <div class="workspace">
                 <SliceList/>
                 <Viewer/>

@@ -11,6 +11,7 @@ mod files;
 mod inference;
 mod session;
 mod state;
+mod study_view;
 mod worker;
 
 /// wasm-ld links a bin crate as a "command": unless the code calls `__wasm_call_ctors` itself, it

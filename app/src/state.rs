@@ -7,7 +7,8 @@ use std::sync::{Arc, Mutex};
 
 use brainseg_core::Prediction;
 use brainseg_core::postprocess::{PostProcess, VolumeRule, coverage_percent, mask_from_probabilities};
-use brainseg_pipeline::{StudyHeader, StudyResult};
+use brainseg_pipeline::{EditedMask, StudyHeader, StudyResult};
+use brainseg_study::Summary;
 use image::{GrayImage, RgbImage};
 use leptos::prelude::*;
 
@@ -120,12 +121,100 @@ pub struct StudyEntry {
     result: ArcRwSignal<Option<(PostProcess, Result<Arc<StudyResult>, String>)>>,
     /// When its slices were queued (page clock, ms): for the time left.
     pub queued_at_ms: f64,
+    /// A reader's corrections and their history, from the first edit on.
+    edits: Arc<Mutex<Option<EditedMask>>>,
+    /// What the corrections have made of the mask (tracked).
+    pub edit_state: ArcRwSignal<EditState>,
+}
+
+/// Where a study's corrections stand.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EditState {
+    /// Bumped by every edit, undo, redo and discard.
+    pub version: u64,
+    /// The reader's mask is the study's mask (figures, downloads): an edit is in effect.
+    pub edited: bool,
+    pub can_undo: bool,
+    pub can_redo: bool,
+    /// The edited mask's figures once a worker has measured them (`Some(None)`: no common grid).
+    pub summary: Option<Option<Summary>>,
 }
 
 impl StudyEntry {
     pub fn new(id: usize, header: StudyHeader, slice_ids: Vec<usize>) -> Self {
         let queued_at_ms = crate::browser::now_ms();
-        Self { id, header: Arc::new(header), slice_ids, result: ArcRwSignal::new(None), queued_at_ms }
+        Self {
+            id,
+            header: Arc::new(header),
+            slice_ids,
+            result: ArcRwSignal::new(None),
+            queued_at_ms,
+            edits: Arc::new(Mutex::new(None)),
+            edit_state: ArcRwSignal::new(EditState::default()),
+        }
+    }
+
+    /// Runs `f` on the study's editable mask (started from the model's masks under `post` on
+    /// first use) and publishes the new state; `None` before the study is assembled.
+    pub fn edit<R>(&self, post: &PostProcess, f: impl FnOnce(&mut EditedMask) -> R) -> Option<R> {
+        let mut edits = self.edits.lock().unwrap_or_else(|e| e.into_inner());
+        if edits.is_none() {
+            let masks = untrack(|| self.ready(post))?.masks.clone();
+            let [w, h, d] = self.header.geometry.dims;
+            let flat: Vec<u8> = masks.iter().flat_map(|m| m.as_raw().iter().copied()).collect();
+            if flat.len() != w * h * d {
+                return None;
+            }
+            *edits = Some(EditedMask::new([w, h, d], &flat));
+        }
+        let mask = edits.as_mut()?;
+        let out = f(mask);
+        let (edited, can_undo, can_redo) = (mask.is_edited(), mask.can_undo(), mask.can_redo());
+        drop(edits);
+        self.edit_state.update(|s| *s = EditState { version: s.version + 1, edited, can_undo, can_redo, summary: None });
+        Some(out)
+    }
+
+    /// Back to the model's mask: the corrections and their history are dropped.
+    pub fn discard_edits(&self) {
+        *self.edits.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        self.edit_state.update(|s| *s = EditState { version: s.version + 1, ..EditState::default() });
+    }
+
+    /// The corrected mask (display order, 1 = tumor) while an edit is in effect.
+    pub fn edited_mask(&self) -> Option<Vec<u8>> {
+        let edits = self.edits.lock().unwrap_or_else(|e| e.into_inner());
+        edits.as_ref().filter(|e| e.is_edited()).map(|e| e.mask().to_vec())
+    }
+
+    /// The masks the study's figures and downloads follow (tracked): the reader's once edited,
+    /// else the model's under `post`.
+    pub fn masks(&self, post: &PostProcess) -> Option<Arc<Vec<GrayImage>>> {
+        if self.edit_state.with(|s| s.edited) {
+            let [w, h, _] = self.header.geometry.dims;
+            let mask = self.edited_mask()?;
+            let slices = mask.chunks(w * h).map(|s| GrayImage::from_raw(w as u32, h as u32, s.iter().map(|&v| v * 255).collect()));
+            return slices.collect::<Option<Vec<_>>>().map(Arc::new);
+        }
+        self.ready(post).map(|r| Arc::new(r.masks.clone()))
+    }
+
+    /// The figures of [`StudyEntry::masks`] (tracked): `None` while they are being made.
+    pub fn figures(&self, post: &PostProcess) -> Option<Result<Option<Summary>, String>> {
+        let edit = self.edit_state.get();
+        if edit.edited {
+            return edit.summary.map(Ok);
+        }
+        self.result(post).map(|r| r.map(|r| r.summary.clone()))
+    }
+
+    /// Records the figures a worker measured for edit `version` (dropped if edited since).
+    pub fn set_edited_summary(&self, version: u64, summary: Option<Summary>) {
+        self.edit_state.update(|s| {
+            if s.version == version {
+                s.summary = Some(summary);
+            }
+        });
     }
 
     fn segmented<'a>(&self, slices: &'a [SliceEntry]) -> Option<Vec<&'a Arc<Segmented>>> {
@@ -136,6 +225,11 @@ impl StudyEntry {
     /// 3D step needs the whole volume).
     pub fn probabilities(&self, slices: &[SliceEntry]) -> Option<Vec<Vec<f32>>> {
         Some(self.segmented(slices)?.iter().map(|s| s.prediction.probabilities.clone()).collect())
+    }
+
+    /// Its slices as the model saw them, in slice order, once all are segmented.
+    pub fn images(&self, slices: &[SliceEntry]) -> Option<Vec<RgbImage>> {
+        Some(self.segmented(slices)?.iter().map(|s| s.image.clone()).collect())
     }
 
     /// The assembled study under `post`, once a worker has made it (tracked): the same masks and
@@ -242,6 +336,8 @@ pub struct AppState {
     pub reading: RwSignal<usize>,
     /// The id of the slice in the viewer.
     pub selected: RwSignal<Option<usize>>,
+    /// The study in the study viewer (its id), once the reader opens one.
+    pub viewing: RwSignal<Option<usize>>,
     pub opacity: RwSignal<f32>,
     /// Follows the slider while it moves; drives the slice in the viewer.
     pub threshold: RwSignal<f32>,
@@ -273,6 +369,7 @@ impl AppState {
             studies: RwSignal::new(Vec::new()),
             reading: RwSignal::new(0),
             selected: RwSignal::new(None),
+            viewing: RwSignal::new(None),
             opacity: RwSignal::new(0.5),
             threshold: RwSignal::new(0.5),
             set_threshold,

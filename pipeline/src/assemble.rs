@@ -45,11 +45,15 @@ pub fn assemble<P: AsRef<[f32]>>(header: &StudyHeader, probabilities: &[P], size
         return Err(Error::Mismatch { probabilities: probabilities.len(), slices: header.slices() });
     }
     let masks = volume_masks(probabilities, size, &header.dims, &study_post(header, post));
-    let summary = header.uniform().then(|| {
-        let refs: Vec<&[u8]> = masks.iter().map(|m| m.as_raw().as_slice()).collect();
-        summarize(&header.geometry, &refs)
-    });
+    let summary = measure(header, &masks);
     Ok(StudyResult { masks, summary })
+}
+
+/// The figures of a study's masks (the model's, or as a reader corrected them); `None` where the
+/// slices differ in size.
+pub fn measure(header: &StudyHeader, masks: &[GrayImage]) -> Option<Summary> {
+    let refs: Vec<&[u8]> = masks.iter().map(|m| m.as_raw().as_slice()).collect();
+    (header.uniform() && masks.len() == header.slices()).then(|| summarize(&header.geometry, &refs))
 }
 
 /// The model on every slice of `study` (`batch` slices per run, with their neighbours where the

@@ -118,7 +118,7 @@ fn a_dicom_series_assembles_into_figures_nifti_and_seg() {
     assert!(summary.volume_ml.is_some());
     let nii = crate::exports::nifti(&study.header, &result.masks).unwrap();
     assert!(nii.starts_with(&[0x1f, 0x8b]));
-    let info = brainseg_study::dicom::seg::SegInfo { model_sha256: "ab", software_version: "0", uid_seed: 1, unix_seconds: 0 };
+    let info = brainseg_study::dicom::seg::SegInfo { model_sha256: "ab", software_version: "0", uid_seed: 1, unix_seconds: 0, edited: false };
     assert!(crate::exports::dicom_seg(&study.header, &result.masks, &info).unwrap().is_some());
     // Wrong counts are refused, not half-used.
     assert!(assemble(&study.header, &probs[..5], size, &PostProcess::slice(0.5, 0)).is_err());

@@ -12,10 +12,13 @@
 //! [`assemble`] on the probabilities, so both end in the same function.
 
 pub mod assemble;
+pub mod edit;
 pub mod error;
 pub mod exports;
+pub mod grid;
 pub mod intake;
 
-pub use assemble::{StudyResult, assemble, segment_study};
+pub use assemble::{StudyResult, assemble, measure, segment_study};
+pub use edit::EditedMask;
 pub use error::{Error, Result};
 pub use intake::{FileKind, Intake, Reader, StudyHeader, StudyInput, StudyKind, classify};

@@ -36,7 +36,7 @@ fn main() -> std::io::Result<()> {
     let mut loader = brainseg_study::Loader::default();
     loader.add("enhanced", &enhanced);
     let volume = loader.finish().studies.remove(0).flair;
-    let info = SegInfo { model_sha256: "0", software_version: "seed", uid_seed: 1, unix_seconds: 0 };
+    let info = SegInfo { model_sha256: "0", software_version: "seed", uid_seed: 1, unix_seconds: 0, edited: false };
     if let Ok(Some(bytes)) = seg::write(&volume, &p.truth, &info) {
         std::fs::write(dicom.join("Seg"), bytes)?;
     }

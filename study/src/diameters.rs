@@ -85,10 +85,10 @@ pub fn on_slice(mask: &[u8], width: usize, height: usize, scale: [f64; 2]) -> Op
     for i in 0..=reach {
         let t = i as f64 * step;
         let hits: Vec<f64> = (-reach..=reach).map(|j| j as f64 * step).filter(|&s| inside(point(t, s))).collect();
-        if let (Some(&lo), Some(&hi)) = (hits.first(), hits.last()) {
-            if best.is_none_or(|(_, l, h)| hi - lo > h - l) {
-                best = Some((t, lo, hi));
-            }
+        if let (Some(&lo), Some(&hi)) = (hits.first(), hits.last())
+            && best.is_none_or(|(_, l, h)| hi - lo > h - l)
+        {
+            best = Some((t, lo, hi));
         }
     }
     let (t, lo, hi) = best?;

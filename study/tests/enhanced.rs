@@ -50,7 +50,7 @@ fn enhanced_mr_stacks_read_as_the_single_frame_series() {
     // A SEG of it references the one instance, frame by frame.
     let Origin::Dicom(source) = &multi.origin else { panic!("not DICOM") };
     assert_eq!(source.files, 1);
-    let info = SegInfo { model_sha256: "0", software_version: "test", uid_seed: 9, unix_seconds: 0 };
+    let info = SegInfo { model_sha256: "0", software_version: "test", uid_seed: 9, unix_seconds: 0, edited: false };
     let read = seg::read(&seg::write(multi, &a.truth, &info).unwrap().unwrap()).unwrap();
     assert!(read.frames.iter().all(|f| f.source_instance == source.slices[0].sop_instance_uid && f.source_frame.is_some()));
     assert_eq!(read.volume_mask(source).unwrap(), a.truth);

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { agreement, pngSize, readMask, readMaskBytes, zipEntries, zipFiles } from './masks.mjs';
 import { dropFiles, foreign, launch, networkAfter, recordRequests, waitReady, waitSegmented } from './page.mjs';
 import { serve } from './server.mjs';
+import { openViewer, viewerEdits } from './viewer.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const DIST = resolve(process.env.DIST ?? join(ROOT, 'dist'));
@@ -39,8 +40,9 @@ const MODES = [
 // The page's longest main-thread task while the workers segment a study (PerformanceObserver).
 const LONGTASK_MS = 100;
 // A replaced worker (after the crash tests) fetches the page's own files again: worker.js, the
-// wasm-bindgen glue and the model. Those GETs are allowed after a drop; anything else is not.
-const PAGE_FILE = /\/(worker\.js|brainseg-app-[0-9a-f]+\.js|brainseg\.bsm)$/;
+// wasm-bindgen glue and the model; the study viewer's script comes when a study is first viewed.
+// Those GETs are allowed after a drop; anything else is not.
+const PAGE_FILE = /\/(worker\.js|brainseg-app-[0-9a-f]+\.js|brainseg\.bsm\.gz|niivue\.umd\.js)$/;
 const late = (requests, time) => networkAfter(requests, time).filter((r) => !PAGE_FILE.test(r.url));
 
 class Failures {
@@ -232,6 +234,23 @@ async function segStudy(page, failures, mode, studiesBefore) {
   }
 }
 
+/** A numbered folder and a NIfTI volume open in the study viewer too. */
+async function viewerOthers(page, failures) {
+  const labels = await page.$$eval('[data-testid=study-summary] h2', (h) => h.map((e) => e.textContent));
+  const wanted = [labels.find((l) => /case_$/.test(l)), labels.find((l) => /flair/i.test(l))];
+  const opened = [];
+  for (const label of wanted) {
+    if (!failures.check(label, `no study to view among ${labels}`)) continue;
+    try {
+      await openViewer(page, label);
+      opened.push(`${label}: ${await page.locator('[data-testid=viewer-slice]').innerText()}`);
+    } catch (e) {
+      failures.check(false, `viewer on ${label}: ${e.message.split('\n')[0]}`);
+    }
+  }
+  return opened.join('; ');
+}
+
 /** Left to choose on SwiftShader, the page uses its CPU workers and says why. */
 async function autoSkipsSoftware(page, server, failures) {
   await page.goto(`${server.origin}/`);
@@ -334,6 +353,9 @@ async function runMode(mode) {
       Object.assign(report, await scans(page, failures, mode));
       Object.assign(report, await numberedStudy(page, failures, mode, 4));
       Object.assign(report, await segStudy(page, failures, mode, 5));
+      const segLabel = JSON.parse(readFileSync(CLI_SEG, 'utf8').trim()).study;
+      Object.assign(report, await viewerEdits(page, failures, { label: segLabel, art: ART, root: ROOT, python: PYTHON, series: SEG_SERIES }));
+      report.viewerOthers = await viewerOthers(page, failures);
       await page.screenshot({ path: join(ART, `${mode.name}-scans.png`), fullPage: true });
     }
     const after = late(requests, dropAt);
@@ -349,7 +371,7 @@ async function runMode(mode) {
   const away = foreign(requests, server.origin);
   failures.check(away.length === 0, `requests to other origins: ${away.map((r) => r.url).join(', ')}`);
   // Only the workers fetch the model: seeing that request shows the check above covers them.
-  failures.check(requests.some((r) => /brainseg\.bsm$/.test(r.url)), 'the workers\' model request was not recorded');
+  failures.check(requests.some((r) => /brainseg\.bsm\.gz$/.test(r.url)), 'the workers\' model request was not recorded');
   problems.forEach((p) => failures.check(false, p));
   report.requests = requests.length;
   return { report, failures: failures.list };
@@ -371,6 +393,9 @@ function describe({ report: r, failures }) {
     `  numbered folder: ${r.numbered ?? 'not reached'}`,
     ...(MODES.find((m) => m.name === r.mode)?.scans ? [`  worker failures: ${r.workerFailures ?? 'not reached'}`] : []),
     `  DICOM SEG download: ${r.seg ?? 'not reached'}`,
+    ...(MODES.find((m) => m.name === r.mode)?.scans
+      ? [`  study viewer: ${r.viewer ?? 'not reached'}`, `  viewer on other studies: ${r.viewerOthers ?? 'not reached'}`]
+      : []),
     `  ${r.requests} requests, all to the page's origin: ${failures.every((f) => !f.startsWith('requests to'))}`,
     `  offline reload (server stopped, service worker): ${r.offlineBackend ? `ok, ${r.offlineBackend}` : 'not reached'}`,
     ...failures.map((f) => `  FAIL: ${f}`),

@@ -1,11 +1,13 @@
 """Opens brainseg's DICOM SEG with standard tools from PyPI (pinned in requirements.txt).
 
-    check_seg.py SEG SERIES_DIR NIFTI [OTHER_SEG]
+    check_seg.py [--semiautomatic] SEG SERIES_DIR NIFTI [OTHER_SEG]
 
 pydicom reads it with validation set to raise; highdicom loads it as a Segmentation, and its
 array on the source series' instances (ordered by position, as brainseg stacks them) must equal
 the NIfTI mask brainseg wrote beside it. With OTHER_SEG (the page's download), the two SEGs must
-hold the same frames, positions, references, patient and study, under different UIDs.
+hold the same frames, positions, references, patient and study, under different UIDs. With
+--semiautomatic (a mask a reader corrected on the page), the segment's algorithm type must be
+SEMIAUTOMATIC instead of AUTOMATIC.
 Exits non-zero with a message on the first difference.
 """
 
@@ -60,14 +62,14 @@ def pixels(seg, sources):
     return np.asarray(array)[..., 0]
 
 
-def main(seg_path, series_dir, nifti_path, other_path=None):
+def main(seg_path, series_dir, nifti_path, other_path=None, algorithm="AUTOMATIC"):
     raw = pydicom.dcmread(seg_path)  # raises on any invalid value
     raw.save_as(io.BytesIO(), enforce_file_format=True)  # and on writing it back
     seg = hd.seg.segread(seg_path)
     if seg.SOPClassUID != "1.2.840.10008.5.1.4.1.1.66.4" or seg.SegmentationType != "BINARY":
         fail("not a binary Segmentation Storage object")
     description = seg.get_segment_description(1)
-    if description.segment_label != "Tumor" or description.algorithm_type.value != "AUTOMATIC":
+    if description.segment_label != "Tumor" or description.algorithm_type.value != algorithm:
         fail(f"segment 1 is {description.segment_label!r} ({description.algorithm_type})")
     sources = source_instances(series_dir)
     if seg.StudyInstanceUID != sources[0].StudyInstanceUID or seg.PatientID != sources[0].PatientID:
@@ -77,7 +79,7 @@ def main(seg_path, series_dir, nifti_path, other_path=None):
     if array.shape != mask.shape or not np.array_equal(array, mask):
         fail(f"highdicom's array {array.shape} ({array.sum()} voxels) differs from the NIfTI mask {mask.shape} ({mask.sum()})")
     frames = int(seg.NumberOfFrames)
-    print(f"check_seg: {seg_path}: valid; {frames} frames, {int(mask.sum())} tumor voxels, equal to {nifti_path}")
+    print(f"check_seg: {seg_path}: valid, {algorithm}; {frames} frames, {int(mask.sum())} tumor voxels, equal to {nifti_path}")
     if other_path:
         other = hd.seg.segread(other_path)
         if not np.array_equal(pixels(other, sources), array):
@@ -94,6 +96,10 @@ def main(seg_path, series_dir, nifti_path, other_path=None):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) not in (4, 5):
+    args = sys.argv[1:]
+    algorithm = "AUTOMATIC"
+    if args[:1] == ["--semiautomatic"]:
+        args, algorithm = args[1:], "SEMIAUTOMATIC"
+    if len(args) not in (3, 4):
         sys.exit(__doc__)
-    main(*sys.argv[1:])
+    main(*args, algorithm=algorithm)

@@ -110,6 +110,7 @@ fn write_seg(seg: &Segmenter, header: &StudyHeader, masks: &[GrayImage], dir: &P
         software_version: env!("CARGO_PKG_VERSION"),
         uid_seed: random_bits(),
         unix_seconds: std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64),
+        edited: false,
     };
     match exports::dicom_seg(header, masks, &info) {
         Ok(Some(bytes)) => {

@@ -48,8 +48,8 @@ fn Exports(study: StudyEntry) -> impl IntoView {
     let is_dicom = study.header.is_dicom();
     let study = StoredValue::new(study);
     let post = move || state.set_post();
-    let result = move || study.with_value(|st| st.ready(&post()));
-    let no_tumor = move || result().and_then(|r| r.summary.clone()).is_some_and(|s| s.slices_with_tumor == 0);
+    let figures = move || study.with_value(|st| st.figures(&post()));
+    let no_tumor = move || matches!(figures(), Some(Ok(Some(s))) if s.slices_with_tumor == 0);
     let save = Action::new_local(move |format: &ExportFormat| {
         let (format, post) = (format.clone(), untrack(post));
         let st = study.get_value();
@@ -68,9 +68,10 @@ fn Exports(study: StudyEntry) -> impl IntoView {
         model_sha256: state.model_sha256.get_untracked(),
         uid_seed: browser::random_bits().to_string(),
         unix_seconds: browser::unix_seconds(),
+        edited: study.with_value(|st| st.edit_state.with_untracked(|e| e.edited)),
     };
     let uniform = study.with_value(|st| st.header.uniform());
-    let waiting = move || result().is_none() || save.pending().get();
+    let waiting = move || !matches!(figures(), Some(Ok(_))) || save.pending().get();
     view! {
         <div class="buttons">
             <Show when=move || uniform>
@@ -101,15 +102,18 @@ fn StudyPanel(study: StudyEntry) -> impl IntoView {
     let state = use_state();
     let entry = StoredValue::new(study.clone());
     let post = move || -> PostProcess { state.set_post() };
-    let outcome = Memo::new(move |_| entry.with_value(|st| st.result(&post())));
-    let summary = move || outcome.get().and_then(Result::ok).map(|r| r.summary.clone());
+    // The reader's mask once edited, else the model's: both as the workers measured them.
+    let outcome = Memo::new(move |_| entry.with_value(|st| st.figures(&post())));
+    let summary = move || outcome.get().and_then(Result::ok);
     let figure = move |f: fn(&brainseg_study::Summary) -> String| {
         move || match outcome.get() {
             None => "…".into(),
             Some(Err(e)) => format!("not available: {e}"),
-            Some(Ok(r)) => r.summary.as_ref().map_or_else(|| "– (slices of different sizes)".into(), f),
+            Some(Ok(summary)) => summary.as_ref().map_or_else(|| "– (slices of different sizes)".into(), f),
         }
     };
+    let edited = move || entry.with_value(|st| st.edit_state.with(|e| e.edited));
+    let discard = move |_| entry.with_value(StudyEntry::discard_edits);
     let show_largest = move |_| {
         if let Some(k) = summary().flatten().and_then(|f| f.largest_slice) {
             state.selected.set(entry.with_value(|st| st.slice_ids.get(k - 1).copied()));
@@ -129,6 +133,10 @@ fn StudyPanel(study: StudyEntry) -> impl IntoView {
                 <dd data-testid="study-volume">{figure(|f| f.amount_text())}</dd>
                 <dt>"Slices with tumor"</dt>
                 <dd data-testid="study-slices">{figure(|f| format!("{} of {}", f.slices_with_tumor, f.slices))}</dd>
+                <dt>"Diameters (RANO)"</dt>
+                <dd data-testid="study-rano">
+                    {figure(|f| f.bidimensional.map_or_else(|| "–".into(), |b| b.text()))}
+                </dd>
                 <dt>"Largest diameter"</dt>
                 <dd data-testid="study-diameter">
                     {figure(|f| f.diameter_text().unwrap_or_else(|| "–".into()))}
@@ -137,7 +145,19 @@ fn StudyPanel(study: StudyEntry) -> impl IntoView {
                     </Show>
                 </dd>
             </dl>
+            <Show when=edited>
+                <p class="edited" data-testid="study-edited">
+                    "Corrected by you: figures and downloads follow your mask, whatever the threshold. "
+                    <button type="button" class="link" data-testid="discard-edits" on:click=discard>"Back to the model's mask"</button>
+                </p>
+            </Show>
             <ul class="notes">{header.notes.iter().map(|n| view! { <li>"Note: "{n.clone()}</li> }).collect_view()}</ul>
+            <div class="buttons">
+                <button type="button" data-testid="view-study" disabled=move || outcome.with(|o| !matches!(o, Some(Ok(Some(_)))))
+                    title="Scroll the study in three planes and 3D, and correct the mask" on:click=move |_| state.viewing.set(Some(entry.with_value(|st| st.id)))>
+                    "View and correct"
+                </button>
+            </div>
             <Exports study/>
         </section>
     }

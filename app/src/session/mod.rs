@@ -20,7 +20,7 @@ use leptos::task::spawn_local;
 use wasm_bindgen::prelude::*;
 
 pub use intake::{add_files, add_image};
-pub use study::{export, watch};
+pub use study::{export, measure_edits, watch};
 
 use crate::browser;
 use crate::state::{AppState, EngineStatus};

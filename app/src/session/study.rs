@@ -8,7 +8,7 @@ use leptos::task::spawn_local;
 
 use super::{RuntimeStore, pool};
 use crate::state::{AppState, StudyEntry};
-use crate::worker::{Assemble, Export, ExportFormat, Floats, Pixels};
+use crate::worker::{Assemble, Export, ExportFormat, Floats, Measure, Pixels};
 
 /// Keeps `study` assembled: once every slice is in, and whenever the committed threshold moves,
 /// a worker assembles it ahead of the slices waiting.
@@ -47,10 +47,29 @@ pub fn watch(state: AppState, rt: RuntimeStore, study: StudyEntry) {
     }
 }
 
-/// The study's masks under `post` as a file, made in a worker.
+/// The figures of the study's corrected mask, measured in a worker after an edit (dropped when
+/// another edit came meanwhile).
+pub fn measure_edits(rt: RuntimeStore, study: StudyEntry, post: PostProcess) {
+    spawn_local(async move {
+        let version = study.edit_state.with_untracked(|s| s.version);
+        let Some(masks) = untrack(|| study.masks(&post)) else { return };
+        let request = Measure { header: (*study.header).clone(), masks: masks.iter().map(Pixels::gray).collect() };
+        let reply = match pool(rt) {
+            Ok(pool) => pool.ask(usize::MAX, request, true).await.map_err(|e| e.to_string()),
+            Err(e) => Err(e),
+        };
+        match reply {
+            Ok(r) => study.set_edited_summary(version, r.summary),
+            Err(e) => web_sys::console::warn_1(&format!("measuring the edited mask failed: {e}").into()),
+        }
+    });
+}
+
+/// The study's masks as a file, made in a worker: the reader's mask once edited (a SEG then
+/// says SEMIAUTOMATIC), else the model's under `post`.
 pub async fn export(rt: RuntimeStore, study: &StudyEntry, post: &PostProcess, format: ExportFormat) -> Result<Vec<u8>, String> {
-    let result = untrack(|| study.ready(post)).ok_or("the study is not assembled yet")?;
-    let request = Export { header: (*study.header).clone(), masks: result.masks.iter().map(Pixels::gray).collect(), format };
+    let masks = untrack(|| study.masks(post)).ok_or("the study is not assembled yet")?;
+    let request = Export { header: (*study.header).clone(), masks: masks.iter().map(Pixels::gray).collect(), format };
     let reply = pool(rt)?.ask(usize::MAX, request, true).await.map_err(|e| e.to_string())?;
     Ok(reply.bytes.0)
 }

@@ -15,7 +15,8 @@ use js_sys::{Array, Object};
 use wasm_bindgen::prelude::*;
 
 use super::protocol::{
-    Assemble, AssembleReply, Export, ExportFormat, ExportReply, Infer, InferReply, Read, ReadReply, ReadStudy, Request, get_f64, set,
+    Assemble, AssembleReply, Export, ExportFormat, ExportReply, Infer, InferReply, Measure, MeasureReply, Read, ReadReply, ReadStudy, Request,
+    get_f64, set,
 };
 use super::wire::{Bytes, Floats, Pixels, pack, unpack};
 use crate::browser;
@@ -95,6 +96,7 @@ pub async fn worker_job(msg: JsValue) -> Array {
         Ok(Request::Read(r)) => pack(&read(r).await),
         Ok(Request::Infer(r)) => pack(&infer(r).await),
         Ok(Request::Assemble(r)) => pack(&assemble(r)),
+        Ok(Request::Measure(r)) => pack(&measure(r)),
         Ok(Request::Export(r)) => pack(&export(r)),
     };
     let (reply, transfer) = packed.unwrap_or_else(|e| {
@@ -166,13 +168,18 @@ fn assemble(job: Assemble) -> Result<AssembleReply, String> {
     Ok(AssembleReply { masks: result.masks.iter().map(Pixels::gray).collect(), summary: result.summary })
 }
 
+fn measure(job: Measure) -> Result<MeasureReply, String> {
+    let masks = job.masks.into_iter().map(Pixels::into_gray).collect::<Result<Vec<_>, _>>()?;
+    Ok(MeasureReply { summary: brainseg_pipeline::measure(&job.header, &masks) })
+}
+
 fn export(job: Export) -> Result<ExportReply, String> {
     let masks = job.masks.into_iter().map(Pixels::into_gray).collect::<Result<Vec<_>, _>>()?;
     let bytes = match job.format {
         ExportFormat::Nifti => exports::nifti(&job.header, &masks).map_err(|e| e.to_string())?,
-        ExportFormat::Seg { model_sha256, uid_seed, unix_seconds } => {
+        ExportFormat::Seg { model_sha256, uid_seed, unix_seconds, edited } => {
             let uid_seed = uid_seed.parse().map_err(|_| "a DICOM SEG's UID seed is not a number")?;
-            let info = SegInfo { model_sha256: &model_sha256, software_version: env!("CARGO_PKG_VERSION"), uid_seed, unix_seconds };
+            let info = SegInfo { model_sha256: &model_sha256, software_version: env!("CARGO_PKG_VERSION"), uid_seed, unix_seconds, edited };
             exports::dicom_seg(&job.header, &masks, &info)
                 .map_err(|e| e.to_string())?
                 .ok_or("no tumor found: a DICOM SEG needs at least one frame")?

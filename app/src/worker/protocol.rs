@@ -19,6 +19,7 @@ pub enum Request {
     Read(Read),
     Infer(Infer),
     Assemble(Assemble),
+    Measure(Measure),
     Export(Export),
 }
 
@@ -105,6 +106,19 @@ pub struct AssembleReply {
 }
 ask!(Assemble => AssembleReply);
 
+/// The figures of a study's masks as a reader corrected them ([`brainseg_pipeline::measure`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Measure {
+    pub header: StudyHeader,
+    pub masks: Vec<Pixels>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct MeasureReply {
+    pub summary: Option<Summary>,
+}
+ask!(Measure => MeasureReply);
+
 /// A study's masks as a file ([`brainseg_pipeline::exports`]).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Export {
@@ -117,8 +131,9 @@ pub struct Export {
 pub enum ExportFormat {
     /// `mask.nii.gz` on the input's grid.
     Nifti,
-    /// A DICOM SEG; its UIDs from `uid_seed` (128 bits as text: JSON numbers are doubles).
-    Seg { model_sha256: String, uid_seed: String, unix_seconds: i64 },
+    /// A DICOM SEG; its UIDs from `uid_seed` (128 bits as text: JSON numbers are doubles);
+    /// `edited`: a reader corrected the mask (SEMIAUTOMATIC).
+    Seg { model_sha256: String, uid_seed: String, unix_seconds: i64, edited: bool },
     /// A zip of `slice_NNN.png`.
     Pngs,
 }

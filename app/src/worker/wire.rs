@@ -43,10 +43,9 @@ pub fn pack<T: Serialize>(value: &T) -> Result<(Object, Array), String> {
     let json = json.map_err(|e| format!("cannot encode the message: {e}"))?;
     let (buffers, transfer) = (Array::new(), Array::new());
     for (value, move_it) in parts {
-        if move_it {
-            if let Some(buffer) = value.dyn_ref::<Uint8Array>().map(Uint8Array::buffer).or_else(|| value.dyn_ref::<Float32Array>().map(Float32Array::buffer)) {
-                transfer.push(&buffer);
-            }
+        let buffer = value.dyn_ref::<Uint8Array>().map(Uint8Array::buffer).or_else(|| value.dyn_ref::<Float32Array>().map(Float32Array::buffer));
+        if let (true, Some(buffer)) = (move_it, buffer) {
+            transfer.push(&buffer);
         }
         buffers.push(&value);
     }

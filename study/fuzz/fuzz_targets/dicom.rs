@@ -22,7 +22,7 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(study.rgb_slice(k).len(), study.width() * study.height() * 3);
         }
         // Whatever the source's attributes, a SEG of it is one we read back, frame for slice.
-        let info = seg::SegInfo { model_sha256: "0", software_version: "fuzz", uid_seed: 1, unix_seconds: 0 };
+        let info = seg::SegInfo { model_sha256: "0", software_version: "fuzz", uid_seed: 1, unix_seconds: 0, edited: false };
         let mask = vec![1u8; study.width() * study.height() * study.slices()];
         if let Ok(Some(bytes)) = seg::write(&study.flair, &mask, &info) {
             assert_eq!(seg::read(&bytes).expect("our own SEG").frames.len(), study.slices());

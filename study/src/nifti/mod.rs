@@ -189,18 +189,7 @@ pub fn write_mask(volume: &Volume, mask: &[u8]) -> Result<Vec<u8>> {
             }
             (header.for_mask(), data)
         }
-        Origin::Dicom(_) | Origin::Images { .. } => {
-            let affine = volume.affine.unwrap_or_else(|| {
-                let s = volume.pixel_spacing.unwrap_or([1.0, 1.0]);
-                let dz = volume.slice_extents().map_or(1.0, |e| e.iter().sum::<f64>() / e.len() as f64);
-                [[s[0], 0.0, 0.0, 0.0], [0.0, s[1], 0.0, 0.0], [0.0, 0.0, dz, 0.0]]
-            });
-            let mut header = Header::from_affine(volume.dims, &affine);
-            if volume.affine.is_none() {
-                (header.qform_code, header.sform_code) = (0, 0);
-            }
-            (header, mask.iter().map(|&m| u8::from(m != 0)).collect())
-        }
+        Origin::Dicom(_) | Origin::Images { .. } => (display_header(volume, false), mask.iter().map(|&m| u8::from(m != 0)).collect()),
     };
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     let write = |gz: &mut flate2::write::GzEncoder<Vec<u8>>| -> std::io::Result<()> {
@@ -208,6 +197,42 @@ pub fn write_mask(volume: &Volume, mask: &[u8]) -> Result<Vec<u8>> {
         gz.write_all(&data)
     };
     write(&mut gz).and_then(|()| gz.finish()).map_err(|e| Error::Gzip(e.to_string()))
+}
+
+/// A uint8 header on the volume's display grid: its display-to-RAS affine, or (where the
+/// geometry is incomplete) its spacing alone. `assume_radiological`: without an affine, say that
+/// columns run to the patient's left and rows to the back, as slice images are shown
+/// (radiological axial), instead of flagging the orientation unknown.
+fn display_header(volume: &Volume, assume_radiological: bool) -> Header {
+    let mut header = Header::from_affine(volume.dims, &viewer_affine(volume, assume_radiological));
+    if volume.affine.is_none() && !assume_radiological {
+        (header.qform_code, header.sform_code) = (0, 0);
+    }
+    header
+}
+
+/// The volume's display voxel to RAS millimetres: its affine, or its spacing alone (x and y
+/// flipped with `assume_radiological`, as in [`write_display`]).
+pub fn viewer_affine(volume: &Volume, assume_radiological: bool) -> Affine {
+    let flip = if assume_radiological { -1.0 } else { 1.0 };
+    volume.affine.unwrap_or_else(|| {
+        let s = volume.pixel_spacing.unwrap_or([1.0, 1.0]);
+        let dz = volume.slice_extents().map_or(1.0, |e| e.iter().sum::<f64>() / e.len() as f64);
+        [[flip * s[0], 0.0, 0.0, 0.0], [0.0, flip * s[1], 0.0, 0.0], [0.0, 0.0, dz, 0.0]]
+    })
+}
+
+/// An uncompressed uint8 NIfTI-1 of `values` (display order, as [`Volume::voxels`]) on the
+/// volume's display grid: what a viewer is handed in memory (the page's study viewer shows the
+/// model's FLAIR input and the mask this way, on one grid).
+pub fn write_display(volume: &Volume, values: &[u8]) -> Result<Vec<u8>> {
+    let n: usize = volume.dims.iter().product();
+    if values.len() != n {
+        return Err(Error::Malformed(format!("{} values for a volume of {n}", values.len())));
+    }
+    let mut out = display_header(volume, true).to_bytes();
+    out.extend_from_slice(values);
+    Ok(out)
 }
 
 /// A float32 NIfTI-1 file of `values` (file order, x fastest) with `affine` (test fixtures and

@@ -32,6 +32,9 @@ pub struct SegInfo<'a> {
     pub uid_seed: u128,
     /// When the segmentation was made, seconds since 1970-01-01 UTC.
     pub unix_seconds: i64,
+    /// A reader corrected the model's mask: Segment Algorithm Type SEMIAUTOMATIC (the model
+    /// still named) instead of AUTOMATIC.
+    pub edited: bool,
 }
 
 /// A UID under 2.25 (PS3.5 B.2: an integer from a UUID's 128 bits), one per `salt` and seed.
@@ -189,7 +192,7 @@ pub fn write(volume: &Volume, mask: &[u8], info: &SegInfo) -> Result<Option<Vec<
         .us(0x0028_0103, &[0])
         .text(0x0028_2110, b"CS", "00")
         .text(0x0062_0001, b"CS", "BINARY")
-        .sequence(0x0062_0002, segment(&version))
+        .sequence(0x0062_0002, segment(&version, info.edited))
         .text(0x0062_0013, b"CS", "NO")
         .text(0x0070_0080, b"CS", "TUMOR")
         .text(0x0070_0081, b"LO", "Tumor (FLAIR abnormality) found by the brainseg U-Net")
@@ -244,7 +247,7 @@ fn dimensions(d: &mut DataSet, uid: &str) {
     );
 }
 
-fn segment(version: &str) -> Vec<DataSet> {
+fn segment(version: &str, edited: bool) -> Vec<DataSet> {
     item(|s| {
         s.sequence(0x0008_2218, vec![code("12738006", "SCT", "Brain")])
             .sequence(0x0062_0003, vec![code("49755003", "SCT", "Morphologically Abnormal Structure")])
@@ -259,7 +262,7 @@ fn segment(version: &str) -> Vec<DataSet> {
                         .text(0x0066_0036, b"LO", "brainseg");
                 }),
             )
-            .text(0x0062_0008, b"CS", "AUTOMATIC")
+            .text(0x0062_0008, b"CS", if edited { "SEMIAUTOMATIC" } else { "AUTOMATIC" })
             .text(0x0062_0009, b"LO", "brainseg")
             // Red, as the page and the overlays draw it (CIELab scaled to 16 bits).
             .us(0x0062_000D, &[34_891, 53_480, 50_167])

@@ -3,7 +3,7 @@ use crate::dicom::source::SourceSlice;
 use crate::load::Loader;
 use crate::synth::{SeriesSpec, Syntax, dicom_series, phantom_volume};
 
-const INFO: SegInfo = SegInfo { model_sha256: "ab12", software_version: "0.0.0", uid_seed: 42, unix_seconds: 1_796_176_000 };
+const INFO: SegInfo = SegInfo { model_sha256: "ab12", software_version: "0.0.0", uid_seed: 42, unix_seconds: 1_796_176_000, edited: false };
 
 /// A synthetic series loaded as a user's files would be (files in shuffled order), and its truth
 /// in the volume's slice order.
@@ -67,6 +67,16 @@ fn each_run_gets_new_uids() {
         assert!(u.starts_with("2.25.") && u.len() <= 64 && !u[5..].starts_with('0'), "{u}");
     }
     assert_eq!(a.frames, b.frames);
+}
+
+#[test]
+fn an_edited_mask_is_semiautomatic_with_the_model_still_named() {
+    let (volume, truth) = series();
+    let has = |bytes: &[u8], text: &[u8]| bytes.windows(text.len()).any(|w| w == text);
+    let automatic = write(&volume, &truth, &INFO).unwrap().unwrap();
+    let edited = write(&volume, &truth, &SegInfo { edited: true, ..INFO }).unwrap().unwrap();
+    assert!(has(&automatic, b"AUTOMATIC") && !has(&automatic, b"SEMIAUTOMATIC"));
+    assert!(has(&edited, b"SEMIAUTOMATIC") && has(&edited, b"brainseg") && has(&edited, b"ab12"));
 }
 
 /// A volume of `dims` whose slices are frames of one multi-frame file.
