@@ -9,7 +9,11 @@
 //   then, in a copy of dist/: wasm-bindgen --target web --no-typescript --out-dir . --out-name
 //   <the copy's brainseg-app-HASH> target/web/wasm32-unknown-unknown/web/brainseg-app.wasm, and
 //   gzip -9 -n the _bg.wasm.
-//   node bench/browser/main-thread.mjs [--dist dist] [--folder test-artifacts/e2e/numbered] [--top 30]
+//   node bench/browser/main-thread.mjs [--dist dist] [--folder test-artifacts/e2e/numbered] [--top 30] [--view]
+// --view: then opens the study in the study viewer and scrolls through it (arrow keys), and
+// prints the long tasks of that too. A study of the size scanners write (96 slices of 512x512,
+// 49 MB of DICOM): target/release/examples/phantom --series /tmp/big 512 11 96, --folder /tmp/big.
+import { execFileSync } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -25,6 +29,13 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 const DIST = resolve(arg('dist', resolve(HERE, '../../dist')));
 const FOLDER = resolve(arg('folder', resolve(HERE, '../../test-artifacts/e2e/numbered')));
 const TOP = Number(arg('top', '30'));
+const VIEW = process.argv.includes('--view');
+
+/** Resident memory of all Chromium processes together, in MiB. */
+function chromiumMiB() {
+  const out = execFileSync('ps', ['-C', 'chromium', '-o', 'rss='], { encoding: 'utf8' });
+  return Math.round(out.split('\n').filter(Boolean).reduce((s, l) => s + Number(l), 0) / 1024);
+}
 
 const server = await serve(DIST);
 const browser = await launch({ webgpu: false });
@@ -50,7 +61,22 @@ try {
   console.log(`study: ${Date.now() - start} ms from the drop to its figures`);
   const { profile } = await cdp.send('Profiler.stop');
   console.log(`long tasks (ms): ${JSON.stringify(await page.evaluate(() => globalThis.longTasks))}`);
+  console.log(`Chromium, all processes: ${chromiumMiB()} MiB resident after the study`);
   report(profile);
+  if (VIEW) {
+    await page.evaluate(() => (globalThis.longTasks = []));
+    const open = Date.now();
+    await page.click('[data-testid=view-study]');
+    await page.waitForFunction(() => /Slice \d+ of/.test(document.querySelector('[data-testid=viewer-slice]')?.textContent ?? ''), null, { timeout: 600_000, polling: 250 });
+    console.log(`viewer: open after ${Date.now() - open} ms; long tasks (ms): ${JSON.stringify(await page.evaluate(() => globalThis.longTasks))}`);
+    await page.evaluate(() => (globalThis.longTasks = []));
+    await page.focus('[data-testid=study-viewer]');
+    const scroll = Date.now();
+    for (let k = 0; k < 20; k++) await page.keyboard.press('ArrowUp');
+    await page.waitForTimeout(1000);
+    console.log(`viewer: 20 slices scrolled in ${Date.now() - scroll} ms; long tasks (ms): ${JSON.stringify(await page.evaluate(() => globalThis.longTasks))}`);
+    console.log(`Chromium, all processes: ${chromiumMiB()} MiB resident with the viewer open`);
+  }
 } finally {
   await browser.close();
   await server.close();

@@ -32,8 +32,9 @@ const sliceText = (page) => page.locator('[data-testid=viewer-slice]').innerText
 /** Red (mask) pixels of the canvas, per quarter of it (the 2x2 layout: three planes and 3D). */
 async function redPixels(page) {
   const canvas = page.locator('[data-testid=viewer-canvas]');
-  const box = await canvas.boundingBox();
+  // The screenshot scrolls the canvas into view: its box is read after it.
   const png = PNG.sync.read(await canvas.screenshot());
+  const box = await canvas.boundingBox();
   const quarters = [[], [], [], []];
   for (let y = 0; y < png.height; y++) {
     for (let x = 0; x < png.width; x++) {
@@ -107,7 +108,8 @@ export async function viewerEdits(page, failures, { label, art, root, python, se
   // The edits on the axial plane alone, on the slice it opened on (most tumor).
   await page.click('[data-testid=layout-axial]');
   const [, slice] = /Slice (\d+)/.exec(first);
-  const [wx, wy] = red.at(red.quarters[0][0] ?? [10, 10]);
+  const onAxial = await redPixels(page);
+  const [wx, wy] = onAxial.at(centroid(onAxial.quarters.flat()));
   await page.mouse.move(wx, wy);
   await page.mouse.wheel(0, 120);
   await page.waitForTimeout(300);
@@ -115,15 +117,18 @@ export async function viewerEdits(page, failures, { label, art, root, python, se
   failures.check(wheeled !== first, `mouse wheel: the slice stayed "${first}"`);
   await page.click(`.tumor-strip .cell[title="Slice ${slice}"]`);
   failures.check((await sliceText(page)) === first, `tumor strip: "${await sliceText(page)}", expected "${first}"`);
-  const all = async () => (await redPixels(page)).quarters.flat();
+  const all = async () => {
+    const r = await redPixels(page);
+    return { points: r.quarters.flat(), at: r.at };
+  };
 
   // An eraser stroke through the middle of the tumor.
   const before = await volumeOf(page, section);
   await page.click('[data-testid=tool-eraser]');
   await page.locator('.viewer-tools input[type=range]').first().fill('12');
   const tumor = await all();
-  if (!failures.check(tumor.length > 0, 'viewer: no tumor drawn on the axial plane to erase')) return {};
-  const [cx, cy] = red.at(centroid(tumor));
+  if (!failures.check(tumor.points.length > 0, 'viewer: no tumor drawn on the axial plane to erase')) return {};
+  const [cx, cy] = tumor.at(centroid(tumor.points));
   await page.mouse.move(cx - 30, cy);
   await page.mouse.down();
   for (let k = -30; k <= 30; k += 5) await page.mouse.move(cx + k, cy, { steps: 2 });
@@ -150,8 +155,8 @@ export async function viewerEdits(page, failures, { label, art, root, python, se
   // "Not tumor" on what is left, then undo brings it back.
   await page.click('[data-testid=tool-not-tumor]');
   const left = await all();
-  if (!failures.check(left.length > 0, 'viewer: no tumor left on the axial plane after the stroke')) return {};
-  const [lx, ly] = red.at(left[Math.floor(left.length / 2)]);
+  if (!failures.check(left.points.length > 0, 'viewer: no tumor left on the axial plane after the stroke')) return {};
+  const [lx, ly] = left.at(left.points[Math.floor(left.points.length / 2)]);
   await page.mouse.click(lx, ly);
   const removed = await waitVolumeChange(page, section, erased);
   failures.check(mlOf(removed) < mlOf(erased), `not tumor: ${erased} -> ${removed}`);

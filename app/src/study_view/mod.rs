@@ -78,6 +78,11 @@ impl View {
             ("logLevel", "warn".into()),
         ]);
         let nv = Niivue::new(&options);
+        // RANO's lines in amber, apart from the red mask.
+        let amber = array(&[1.0, 0.78, 0.1, 1.0]);
+        for key in ["rulerColor", "measureLineColor", "measureTextColor"] {
+            set(&nv, &["opts", key], &amber);
+        }
         JsFuture::from(nv.attach_to_canvas(canvas)).await.map_err(|e| format!("the viewer needs WebGL2: {}", describe(&e)))?;
         let flair = grid.flair_nifti(header, slices).map_err(|e| e.to_string())?;
         nv.add_volume(&niivue::image(&flair, "study.nii", "gray", 1.0).await?);
