@@ -65,6 +65,15 @@ pub async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
     Ok(Uint8Array::new(&buffer).to_vec())
 }
 
+/// Resolves on a later task, so the page can draw (and take input) between steps of a long
+/// piece of main-thread work.
+pub async fn next_task() {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        let _ = window().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0);
+    });
+    let _ = JsFuture::from(promise).await;
+}
+
 /// The contents of a dropped or picked file (read locally; nothing is uploaded).
 pub async fn read_blob(blob: &Blob) -> Result<Vec<u8>, String> {
     let buffer = JsFuture::from(blob.array_buffer()).await.map_err(|e| describe(&e))?;

@@ -9,7 +9,7 @@
 //   then, in a copy of dist/: wasm-bindgen --target web --no-typescript --out-dir . --out-name
 //   <the copy's brainseg-app-HASH> target/web/wasm32-unknown-unknown/web/brainseg-app.wasm, and
 //   gzip -9 -n the _bg.wasm.
-//   node bench/browser/main-thread.mjs [--dist dist] [--folder test-artifacts/e2e/numbered] [--top 30] [--view]
+//   node bench/browser/main-thread.mjs [--dist dist] [--folder test-artifacts/e2e/numbered] [--top 30] [--workers N] [--view]
 // --view: then opens the study in the study viewer and scrolls through it (arrow keys), and
 // prints the long tasks of that too. A study of the size scanners write (96 slices of 512x512,
 // 49 MB of DICOM): target/release/examples/phantom --series /tmp/big 512 11 96, --folder /tmp/big.
@@ -30,6 +30,10 @@ const DIST = resolve(arg('dist', resolve(HERE, '../../dist')));
 const FOLDER = resolve(arg('folder', resolve(HERE, '../../test-artifacts/e2e/numbered')));
 const TOP = Number(arg('top', '30'));
 const VIEW = process.argv.includes('--view');
+// The viewer's layout while scrolling: a button's test id (`layout-axial`, `layout-3-planes-3d`...).
+const LAYOUT = arg('layout', '');
+// `?workers=N` on the page's address (default: one per core).
+const WORKERS = arg('workers', '');
 
 /** Resident memory of all Chromium processes together, in MiB. */
 function chromiumMiB() {
@@ -41,18 +45,25 @@ const server = await serve(DIST);
 const browser = await launch({ webgpu: false });
 try {
   const page = await browser.newPage();
-  await page.goto(`${server.origin}/?device=cpu`);
+  await page.goto(`${server.origin}/?device=cpu${WORKERS ? `&workers=${WORKERS}` : ''}`);
   console.log(`backend: ${await waitReady(page, 300_000)}`);
   await page.waitForFunction(() => !/ready\)/.test(document.querySelector('[data-testid=workers]')?.textContent ?? 'ready)'), null, { timeout: 300_000 });
   await page.evaluate(() => {
     globalThis.longTasks = [];
-    new PerformanceObserver((l) => globalThis.longTasks.push(...l.getEntries().map((e) => Math.round(e.duration)))).observe({ type: 'longtask' });
+    globalThis.longTaskTimes = [];
+    new PerformanceObserver((l) => {
+      for (const e of l.getEntries()) {
+        globalThis.longTasks.push(Math.round(e.duration));
+        globalThis.longTaskTimes.push(Math.round(e.startTime));
+      }
+    }).observe({ type: 'longtask' });
   });
   const cdp = await page.context().newCDPSession(page);
   await cdp.send('Profiler.enable');
   await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
   await cdp.send('Profiler.start');
   const start = Date.now();
+  const dropAt = await page.evaluate(() => performance.now());
   await page.setInputFiles('[data-testid=folder-input]', FOLDER);
   await page.waitForFunction(() => {
     const panels = [...document.querySelectorAll('[data-testid=study-summary]')];
@@ -60,7 +71,8 @@ try {
   }, null, { timeout: 900_000, polling: 500 });
   console.log(`study: ${Date.now() - start} ms from the drop to its figures`);
   const { profile } = await cdp.send('Profiler.stop');
-  console.log(`long tasks (ms): ${JSON.stringify(await page.evaluate(() => globalThis.longTasks))}`);
+  const at = (await page.evaluate(() => globalThis.longTaskTimes)).map((t) => Math.round(t - dropAt));
+  console.log(`long tasks (ms): ${JSON.stringify(await page.evaluate(() => globalThis.longTasks))}, starting ${JSON.stringify(at)} ms after the drop`);
   console.log(`Chromium, all processes: ${chromiumMiB()} MiB resident after the study`);
   report(profile);
   if (VIEW) {
@@ -69,12 +81,14 @@ try {
     await page.click('[data-testid=view-study]');
     await page.waitForFunction(() => /Slice \d+ of/.test(document.querySelector('[data-testid=viewer-slice]')?.textContent ?? ''), null, { timeout: 600_000, polling: 250 });
     console.log(`viewer: open after ${Date.now() - open} ms; long tasks (ms): ${JSON.stringify(await page.evaluate(() => globalThis.longTasks))}`);
+    if (LAYOUT) await page.click(`[data-testid=${LAYOUT}]`);
+    await page.waitForTimeout(2000);
     await page.evaluate(() => (globalThis.longTasks = []));
     await page.focus('[data-testid=study-viewer]');
     const scroll = Date.now();
     for (let k = 0; k < 20; k++) await page.keyboard.press('ArrowUp');
     await page.waitForTimeout(1000);
-    console.log(`viewer: 20 slices scrolled in ${Date.now() - scroll} ms; long tasks (ms): ${JSON.stringify(await page.evaluate(() => globalThis.longTasks))}`);
+    console.log(`viewer (${LAYOUT || 'as opened'}): 20 slices scrolled in ${Date.now() - scroll} ms; long tasks (ms): ${JSON.stringify(await page.evaluate(() => globalThis.longTasks))}`);
     console.log(`Chromium, all processes: ${chromiumMiB()} MiB resident with the viewer open`);
   }
 } finally {

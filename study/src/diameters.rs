@@ -33,10 +33,10 @@ impl Bidimensional {
         Some(self.longest.mm? * self.perpendicular.mm?)
     }
 
-    /// `41.3 x 27.9 mm (slice 12)`, pixels where the spacing is unknown.
+    /// `41.3 x 27.9 mm = 1152 mm² (slice 12)`, pixels where the spacing is unknown.
     pub fn text(&self) -> String {
         match (self.longest.mm, self.perpendicular.mm) {
-            (Some(a), Some(b)) => format!("{a:.1} x {b:.1} mm (slice {})", self.slice + 1),
+            (Some(a), Some(b)) => format!("{a:.1} x {b:.1} mm = {:.0} mm² (slice {})", a * b, self.slice + 1),
             _ => format!("{:.0} x {:.0} px (slice {})", self.longest.px, self.perpendicular.px, self.slice + 1),
         }
     }

@@ -96,6 +96,11 @@ export async function viewerEdits(page, failures, { label, art, root, python, se
   const withRed = red.quarters.filter((q) => q.length > 0).length;
   failures.check(withRed >= 3, `viewer: red mask pixels in ${withRed} of the 4 views (${red.quarters.map((q) => q.length)})`);
   await page.locator('[data-testid=viewer-canvas]').screenshot({ path: join(art, 'viewer.png') });
+  await page.click('[data-testid=layout-3d]');
+  await page.waitForTimeout(500);
+  const rendered = (await redPixels(page)).quarters.flat().length;
+  failures.check(rendered > 0, 'viewer: the 3D view alone shows no tumor');
+  await page.click('[data-testid=layout-3-planes-3d]');
 
   const first = await sliceText(page);
   await page.focus('[data-testid=study-viewer]');
@@ -167,7 +172,7 @@ export async function viewerEdits(page, failures, { label, art, root, python, se
   await page.click('[data-testid=layout-3-planes-3d]');
   return {
     viewer:
-      `mask in ${withRed}/4 views; ${first} -> ${second} (arrow key), ${wheeled} (wheel); eraser ${before} -> ${erased}; ` +
+      `mask in ${withRed}/4 views and the 3D view (${rendered} px); ${first} -> ${second} (arrow key), ${wheeled} (wheel); eraser ${before} -> ${erased}; ` +
       `NIfTI ${nifti.ml.toFixed(2)} mL; ${segCheck || 'SEG not checked'}; not tumor -> ${removed}; undo -> ${undone}`,
   };
 }

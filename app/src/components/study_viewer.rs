@@ -40,10 +40,12 @@ fn ViewerPanel(study: StudyEntry) -> impl IntoView {
     let (state, rt) = (use_state(), use_runtime());
     let canvas = NodeRef::<Canvas>::new();
     let view: ViewStore = StoredValue::new_local(None);
-    // Set once the view is open, so the effects below apply the toolbar's settings to it.
+    // Set once the view is open, so the effects below apply the toolbar's settings to it (each
+    // reads it first, so that it runs again then).
     let ready = RwSignal::new(false);
     let status = RwSignal::new(Some("Opening the viewer…".to_string()));
     let at = RwSignal::new(None::<[usize; 3]>);
+    let note = RwSignal::new(None::<&'static str>);
     let (tool, pen, outline, opacity, layout) =
         (RwSignal::new(Tool::Navigate), RwSignal::new(3u32), RwSignal::new(false), RwSignal::new(0.5), RwSignal::new(Layout::Planes));
     // The (settings, edit version) of the mask the drawing shows.
@@ -79,6 +81,9 @@ fn ViewerPanel(study: StudyEntry) -> impl IntoView {
             match View::open(&element, &study.header, &images, &mask, moved, stroke).await {
                 Ok(v) => {
                     let v = Rc::new(v);
+                    if !v.render_in_planes {
+                        note.set(Some("Software graphics: the 3D view of a study this large has its own layout (3D), so scrolling the planes stays fast."));
+                    }
                     shown.set_value((post, study.edit_state.with_untracked(|e| e.version)));
                     // Opens on the slice with the most tumor.
                     let largest = untrack(|| study.figures(&post)).and_then(Result::ok).flatten().and_then(|f| f.largest_slice);
@@ -99,7 +104,8 @@ fn ViewerPanel(study: StudyEntry) -> impl IntoView {
         let study = entry.get_value();
         let version = study.edit_state.with(|e| e.version);
         let masks_ready = study.masks(&post).is_some();
-        let Some(v) = view.get_value().filter(|_| ready.get()) else { return };
+        let is_ready = ready.get();
+        let Some(v) = view.get_value().filter(|_| is_ready) else { return };
         if !masks_ready || shown.get_value() == (post, version) {
             return;
         }
@@ -116,19 +122,22 @@ fn ViewerPanel(study: StudyEntry) -> impl IntoView {
     Effect::new(move |_| {
         let post = state.set_post();
         let figures = entry.with_value(|st| st.figures(&post)).and_then(Result::ok).flatten();
-        if let Some(v) = view.get_value().filter(|_| ready.get()) {
+        let is_ready = ready.get();
+        if let Some(v) = view.get_value().filter(|_| is_ready) {
             v.show_diameters(figures.as_ref().and_then(|f| f.bidimensional.as_ref()));
         }
     });
     Effect::new(move |_| {
         let (t, p) = (tool.get(), pen.get());
-        if let Some(v) = view.get_value().filter(|_| ready.get()) {
+        let is_ready = ready.get();
+        if let Some(v) = view.get_value().filter(|_| is_ready) {
             v.set_tool(t, p);
         }
     });
     Effect::new(move |_| {
         let (o, a, l) = (outline.get(), opacity.get(), layout.get());
-        if let Some(v) = view.get_value().filter(|_| ready.get()) {
+        let is_ready = ready.get();
+        if let Some(v) = view.get_value().filter(|_| is_ready) {
             v.set_mask_style(o, f64::from(a));
             v.set_layout(l);
         }
@@ -180,6 +189,7 @@ fn ViewerPanel(study: StudyEntry) -> impl IntoView {
             </header>
             <ViewerTools tool pen outline opacity layout study=study.clone() on_history=history on_zoom=move |f| { if let Some(v) = view.get_value() { v.zoom(f) } } on_window=move || { if let Some(v) = view.get_value() { v.reset_window() } }/>
             {move || status.get().map(|s| view! { <p class="pending" data-testid="viewer-status">{s}</p> })}
+            {move || note.get().map(|n| view! { <p class="hint">{n}</p> })}
             <div class="canvas-box" on:click=on_click>
                 <canvas node_ref=canvas data-testid="viewer-canvas"></canvas>
             </div>

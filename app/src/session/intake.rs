@@ -16,7 +16,8 @@ use leptos::task::spawn_local;
 use super::{RuntimeStore, meta, next_id, pool, watch};
 use crate::files::Picked;
 use crate::state::{AppState, Segmented, SliceEntry, SliceStatus, StudyEntry};
-use crate::worker::{FileRef, Infer, JobError, Read, ReadFile, ReadReply, ReadStudy, Stack};
+use crate::browser;
+use crate::worker::{FileRef, Infer, JobError, JsPixels, Read, ReadFile, ReadReply, ReadStudy, Stack};
 
 /// Reads dropped files into studies in the workers and queues their slices. Image files of one
 /// folder are read together (a numbered volume never spans folders), so several folders are
@@ -84,7 +85,7 @@ async fn read(state: AppState, rt: RuntimeStore, mut files: Vec<ReadFile>) {
         Ok(reply) => {
             failed_rows(state, rt, reply.problems);
             for ReadStudy { header, slices } in reply.studies {
-                match slices.into_iter().map(|p| p.into_rgb()).collect::<Result<Vec<_>, _>>() {
+                match into_images(slices).await {
                     Ok(slices) => register(state, rt, header, slices),
                     Err(e) => failed_rows(state, rt, vec![(header.label.clone(), e)]),
                 }
@@ -92,6 +93,20 @@ async fn read(state: AppState, rt: RuntimeStore, mut files: Vec<ReadFile>) {
         }
         Err(e) => failed_rows(state, rt, files.into_iter().map(|f| (f.path, e.to_string())).collect()),
     }
+}
+
+/// A study's slices copied into the page's memory a few at a time: a 96-slice 512x512 series is
+/// 75 MB, which in one go held the main thread for over 100 ms.
+async fn into_images(slices: Vec<JsPixels>) -> Result<Vec<RgbImage>, String> {
+    const PER_TASK: usize = 8;
+    let mut images = Vec::with_capacity(slices.len());
+    for (k, pixels) in slices.into_iter().enumerate() {
+        if k > 0 && k % PER_TASK == 0 {
+            browser::next_task().await;
+        }
+        images.push(pixels.into_rgb()?);
+    }
+    Ok(images)
 }
 
 /// Lists a study's slices, queues them, and (for more than a lone image) adds its study entry.

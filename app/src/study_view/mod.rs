@@ -42,6 +42,15 @@ pub enum Layout {
     Render,
 }
 
+/// Up to this size (a 256x256x64 study) a software renderer draws the 3D view beside the
+/// planes fast enough; above it the 3D view is its own layout.
+const MAX_SOFTWARE_RENDER_VOXELS: usize = 256 * 256 * 64;
+
+fn is_software(renderer: &str) -> bool {
+    let r = renderer.to_ascii_lowercase();
+    ["swiftshader", "llvmpipe", "software", "softpipe"].iter().any(|s| r.contains(s))
+}
+
 /// A study on the canvas.
 pub struct View {
     nv: Niivue,
@@ -49,6 +58,9 @@ pub struct View {
     header: StudyHeader,
     /// The crosshair's voxel on the display grid.
     at: RefCell<[usize; 3]>,
+    /// Whether the planes' layout shows the 3D view too (not on a software renderer for a
+    /// large study).
+    pub render_in_planes: bool,
     _callbacks: Vec<Closure<dyn FnMut(JsValue)>>,
 }
 
@@ -84,6 +96,14 @@ impl View {
             set(&nv, &["opts", key], &amber);
         }
         JsFuture::from(nv.attach_to_canvas(canvas)).await.map_err(|e| format!("the viewer needs WebGL2: {}", describe(&e)))?;
+        // A software renderer (SwiftShader, llvmpipe) ray-casts the 3D view on the CPU, on the
+        // page's thread: on a large study each redraw then blocks it for a second or more. The
+        // planes are cheap; the 3D view stays one click away (its own layout).
+        let software = niivue::renderer(&nv).is_some_and(|r| is_software(&r));
+        let render_in_planes = !software || grid.voxels() <= MAX_SOFTWARE_RENDER_VOXELS;
+        if !render_in_planes {
+            set(&nv, &["opts", "multiplanarShowRender"], &constant("SHOW_RENDER", "NEVER").into());
+        }
         let flair = grid.flair_nifti(header, slices).map_err(|e| e.to_string())?;
         nv.add_volume(&niivue::image(&flair, "study.nii", "gray", 1.0).await?);
         let drag = |name| JsValue::from(constant("DRAG_MODE", name));
@@ -93,7 +113,7 @@ impl View {
             ("centerButton", drag("pan")),
         ]));
         nv.create_empty_drawing();
-        let view = View { nv, grid, header: header.clone(), at: RefCell::new([0, 0, 0]), _callbacks: Vec::new() };
+        let view = View { nv, grid, header: header.clone(), at: RefCell::new([0, 0, 0]), render_in_planes, _callbacks: Vec::new() };
         view.load_mask(mask).await?;
         view.set_layout(Layout::Planes);
         let grid = view.grid.clone();

@@ -110,6 +110,19 @@ pub async fn image(nifti: &[u8], name: &str, colormap: &str, opacity: f64) -> Re
     JsFuture::from(nvimage_new(&buffer, name, colormap, opacity)).await.map_err(|e| describe(&e))
 }
 
+/// The WebGL renderer's name behind the viewer (`UNMASKED_RENDERER_WEBGL`), where the browser
+/// tells it.
+pub fn renderer(nv: &Niivue) -> Option<String> {
+    let gl = get(nv, &["gl"]);
+    let call = |target: &JsValue, name: &str, arg: &JsValue| -> Option<JsValue> {
+        let f: Function = get(target, &[name]).dyn_into().ok()?;
+        f.call1(target, arg).ok()
+    };
+    let info = call(&gl, "getExtension", &"WEBGL_debug_renderer_info".into()).filter(|e| e.is_object())?;
+    let which = get(&info, &["UNMASKED_RENDERER_WEBGL"]);
+    call(&gl, "getParameter", &which)?.as_string()
+}
+
 /// A plain object from `(key, value)` pairs.
 pub fn object(pairs: &[(&str, JsValue)]) -> JsValue {
     let o = Object::new();

@@ -18,7 +18,7 @@ use super::protocol::{
     Assemble, AssembleReply, Export, ExportFormat, ExportReply, Infer, InferReply, Measure, MeasureReply, Read, ReadReply, ReadStudy, Request,
     get_f64, set,
 };
-use super::wire::{Bytes, Floats, Pixels, pack, unpack};
+use super::wire::{Bytes, Floats, JsPixels, Pixels, pack, unpack};
 use crate::browser;
 use crate::inference::{DeviceRequest, Engine};
 
@@ -144,7 +144,7 @@ async fn read(job: Read) -> Result<ReadReply, String> {
     let studies = intake
         .studies
         .into_iter()
-        .map(|s| ReadStudy { slices: s.slices.iter().map(Pixels::rgb).collect(), header: s.header })
+        .map(|s| ReadStudy { slices: s.slices.iter().map(JsPixels::rgb).collect(), header: s.header })
         .collect();
     Ok(ReadReply { studies, problems: intake.problems.into_iter().map(|p| (p.file, p.reason)).collect() })
 }

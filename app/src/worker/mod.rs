@@ -15,4 +15,4 @@ mod wire;
 pub use pool::{JobError, Pool, page_wasm};
 pub use protocol::{Assemble, Export, ExportFormat, Infer, Measure, Read, ReadFile, ReadReply, ReadStudy};
 pub use start::start;
-pub use wire::{FileRef, Floats, Pixels, Stack};
+pub use wire::{FileRef, Floats, JsPixels, Pixels, Stack};

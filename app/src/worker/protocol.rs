@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsValue;
 
-use super::wire::{Bytes, FileRef, Floats, Pixels, Stack};
+use super::wire::{Bytes, FileRef, Floats, JsPixels, Pixels, Stack};
 
 /// Every request a worker takes.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -68,7 +68,7 @@ pub struct ReadReply {
 pub struct ReadStudy {
     pub header: StudyHeader,
     /// The model's 8-bit RGB input, in slice order.
-    pub slices: Vec<Pixels>,
+    pub slices: Vec<JsPixels>,
 }
 ask!(Read => ReadReply);
 

@@ -95,6 +95,42 @@ typed_array!(
     Floats(f32) as Float32Array
 );
 
+/// Bytes left in JS memory where they arrive: the page copies a study's slices into its own
+/// memory a few at a time, between frames, instead of all of them in one task.
+#[derive(Debug, Clone)]
+pub struct JsBytes(pub Uint8Array);
+
+impl Serialize for JsBytes {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        stash(self.0.clone().into(), true).serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for JsBytes {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        take(d)?.dyn_into::<Uint8Array>().map(JsBytes).map_err(|_| D::Error::custom("not a Uint8Array"))
+    }
+}
+
+/// An RGB slice whose pixels stay in JS memory until [`JsPixels::into_rgb`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct JsPixels {
+    pub width: u32,
+    pub height: u32,
+    pub bytes: JsBytes,
+}
+
+impl JsPixels {
+    pub fn rgb(image: &RgbImage) -> JsPixels {
+        JsPixels { width: image.width(), height: image.height(), bytes: JsBytes(Uint8Array::from(image.as_raw().as_slice())) }
+    }
+
+    pub fn into_rgb(self) -> Result<RgbImage, String> {
+        let (w, h) = (self.width, self.height);
+        RgbImage::from_raw(w, h, self.bytes.0.to_vec()).ok_or_else(|| format!("pixels do not fill {w}x{h} RGB"))
+    }
+}
+
 /// A file handed to a worker (structured clone: the worker reads it, the page never does).
 #[derive(Debug, Clone)]
 pub struct FileRef(pub web_sys::File);
@@ -120,10 +156,6 @@ pub struct Pixels {
 }
 
 impl Pixels {
-    pub fn rgb(image: &RgbImage) -> Pixels {
-        Pixels { width: image.width(), height: image.height(), bytes: Bytes(image.as_raw().clone()) }
-    }
-
     pub fn gray(mask: &GrayImage) -> Pixels {
         Pixels { width: mask.width(), height: mask.height(), bytes: Bytes(mask.as_raw().clone()) }
     }
