@@ -127,6 +127,23 @@ pub struct StudyEntry {
     pub edit_state: ArcRwSignal<EditState>,
 }
 
+/// A study's masks, one 8-bit image per slice (255 = tumor): the model's, as its assembled
+/// result holds them, or the reader's corrected ones.
+#[derive(Debug, Clone)]
+pub enum Masks {
+    Model(Arc<StudyResult>),
+    Edited(Arc<Vec<GrayImage>>),
+}
+
+impl Masks {
+    pub fn slices(&self) -> &[GrayImage] {
+        match self {
+            Masks::Model(result) => &result.masks,
+            Masks::Edited(masks) => masks,
+        }
+    }
+}
+
 /// Where a study's corrections stand.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct EditState {
@@ -188,15 +205,20 @@ impl StudyEntry {
     }
 
     /// The masks the study's figures and downloads follow (tracked): the reader's once edited,
-    /// else the model's under `post`.
-    pub fn masks(&self, post: &PostProcess) -> Option<Arc<Vec<GrayImage>>> {
+    /// else the model's under `post` (shared with the study's result, not copied).
+    pub fn masks(&self, post: &PostProcess) -> Option<Masks> {
         if self.edit_state.with(|s| s.edited) {
             let [w, h, _] = self.header.geometry.dims;
             let mask = self.edited_mask()?;
             let slices = mask.chunks(w * h).map(|s| GrayImage::from_raw(w as u32, h as u32, s.iter().map(|&v| v * 255).collect()));
-            return slices.collect::<Option<Vec<_>>>().map(Arc::new);
+            return slices.collect::<Option<Vec<_>>>().map(|m| Masks::Edited(Arc::new(m)));
         }
-        self.ready(post).map(|r| Arc::new(r.masks.clone()))
+        self.ready(post).map(Masks::Model)
+    }
+
+    /// Whether [`StudyEntry::masks`] has masks to give (tracked), without making them.
+    pub fn has_masks(&self, post: &PostProcess) -> bool {
+        self.edit_state.with(|s| s.edited) || self.ready(post).is_some()
     }
 
     /// The figures of [`StudyEntry::masks`] (tracked): `None` while they are being made.
@@ -227,9 +249,9 @@ impl StudyEntry {
         Some(self.segmented(slices)?.iter().map(|s| s.prediction.probabilities.clone()).collect())
     }
 
-    /// Its slices as the model saw them, in slice order, once all are segmented.
-    pub fn images(&self, slices: &[SliceEntry]) -> Option<Vec<RgbImage>> {
-        Some(self.segmented(slices)?.iter().map(|s| s.image.clone()).collect())
+    /// Its segmented slices (the model's input images), in slice order, once all are done.
+    pub fn done_slices(&self, slices: &[SliceEntry]) -> Option<Vec<Arc<Segmented>>> {
+        Some(self.segmented(slices)?.into_iter().cloned().collect())
     }
 
     /// The assembled study under `post`, once a worker has made it (tracked): the same masks and

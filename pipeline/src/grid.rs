@@ -43,7 +43,7 @@ impl Grid {
     }
 
     /// The FLAIR channel (the model's green) of every slice, as the viewer's background.
-    pub fn flair_nifti(&self, header: &StudyHeader, slices: &[RgbImage]) -> crate::Result<Vec<u8>> {
+    pub fn flair_nifti(&self, header: &StudyHeader, slices: &[&RgbImage]) -> crate::Result<Vec<u8>> {
         let mut values = Vec::with_capacity(self.voxels());
         for slice in slices {
             values.extend(slice.as_raw().chunks_exact(3).map(|p| p[1]));
@@ -91,7 +91,8 @@ mod tests {
         let grid = Grid::of(&study.header).unwrap();
         // Columns run to the patient's left (-x), rows to the back (-y), as slices are shown.
         assert_eq!(grid.mm([1.0, 1.0, 1.0]), [-1.0, -1.0, 1.0]);
-        let flair = grid.flair_nifti(&study.header, &study.slices).unwrap();
+        let refs: Vec<&RgbImage> = study.slices.iter().collect();
+        let flair = grid.flair_nifti(&study.header, &refs).unwrap();
         assert_eq!(flair.len(), 352 + 24);
         assert_eq!(&flair[352 + 8..352 + 16], &[10; 8], "slice 1's FLAIR channel");
         let mask = grid.mask_nifti(&study.header, &[255; 24]).unwrap();

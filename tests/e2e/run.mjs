@@ -237,7 +237,7 @@ async function segStudy(page, failures, mode, studiesBefore) {
 /** A numbered folder and a NIfTI volume open in the study viewer too. */
 async function viewerOthers(page, failures) {
   const labels = await page.$$eval('[data-testid=study-summary] h2', (h) => h.map((e) => e.textContent));
-  const wanted = [labels.find((l) => /case_$/.test(l)), labels.find((l) => /flair/i.test(l))];
+  const wanted = [labels.find((l) => /case_$/.test(l)), labels.find((l) => /\.nii/i.test(l))];
   const opened = [];
   for (const label of wanted) {
     if (!failures.check(label, `no study to view among ${labels}`)) continue;

@@ -22,7 +22,7 @@ type ViewStore = StoredValue<Option<Rc<View>>, LocalStorage>;
 /// The study's current mask, flat in display order, as the viewer's drawing takes it.
 fn flat_mask(study: &StudyEntry, post: &PostProcess) -> Option<Vec<u8>> {
     let masks = untrack(|| study.masks(post))?;
-    Some(masks.iter().flat_map(|m| m.as_raw().iter().copied()).collect())
+    Some(masks.slices().iter().flat_map(|m| m.as_raw().iter().copied()).collect())
 }
 
 #[component]
@@ -68,10 +68,11 @@ fn ViewerPanel(study: StudyEntry) -> impl IntoView {
         spawn_local(async move {
             let study = entry.get_value();
             let post = untrack(|| state.set_post());
-            let images = state.slices.with_untracked(|s| study.images(s));
-            let (Some(images), Some(mask)) = (images, flat_mask(&study, &post)) else {
+            let done = state.slices.with_untracked(|s| study.done_slices(s));
+            let (Some(done), Some(mask)) = (done, flat_mask(&study, &post)) else {
                 return status.set(Some("The study is not segmented yet.".into()));
             };
+            let images: Vec<&image::RgbImage> = done.iter().map(|s| &s.image).collect();
             let moved = move |v: [usize; 3]| {
                 at.set(Some(v));
                 if let Some(view) = view.get_value() {
@@ -103,7 +104,7 @@ fn ViewerPanel(study: StudyEntry) -> impl IntoView {
         let post = state.set_post();
         let study = entry.get_value();
         let version = study.edit_state.with(|e| e.version);
-        let masks_ready = study.masks(&post).is_some();
+        let masks_ready = study.has_masks(&post);
         let is_ready = ready.get();
         let Some(v) = view.get_value().filter(|_| is_ready) else { return };
         if !masks_ready || shown.get_value() == (post, version) {
@@ -170,7 +171,7 @@ fn ViewerPanel(study: StudyEntry) -> impl IntoView {
     };
     let tumor_slices = Memo::new(move |_| {
         let post = state.set_post();
-        entry.with_value(|st| st.masks(&post)).map(|m| m.iter().map(|s| s.as_raw().iter().any(|&v| v != 0)).collect::<Vec<bool>>())
+        entry.with_value(|st| st.masks(&post)).map(|m| m.slices().iter().map(|s| s.as_raw().iter().any(|&v| v != 0)).collect::<Vec<bool>>())
     });
     let go = move |k: usize| {
         if let Some(v) = view.get_value() {

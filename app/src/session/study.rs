@@ -53,7 +53,7 @@ pub fn measure_edits(rt: RuntimeStore, study: StudyEntry, post: PostProcess) {
     spawn_local(async move {
         let version = study.edit_state.with_untracked(|s| s.version);
         let Some(masks) = untrack(|| study.masks(&post)) else { return };
-        let request = Measure { header: (*study.header).clone(), masks: masks.iter().map(Pixels::gray).collect() };
+        let request = Measure { header: (*study.header).clone(), masks: masks.slices().iter().map(Pixels::gray).collect() };
         let reply = match pool(rt) {
             Ok(pool) => pool.ask(usize::MAX, request, true).await.map_err(|e| e.to_string()),
             Err(e) => Err(e),
@@ -69,7 +69,7 @@ pub fn measure_edits(rt: RuntimeStore, study: StudyEntry, post: PostProcess) {
 /// says SEMIAUTOMATIC), else the model's under `post`.
 pub async fn export(rt: RuntimeStore, study: &StudyEntry, post: &PostProcess, format: ExportFormat) -> Result<Vec<u8>, String> {
     let masks = untrack(|| study.masks(post)).ok_or("the study is not assembled yet")?;
-    let request = Export { header: (*study.header).clone(), masks: masks.iter().map(Pixels::gray).collect(), format };
+    let request = Export { header: (*study.header).clone(), masks: masks.slices().iter().map(Pixels::gray).collect(), format };
     let reply = pool(rt)?.ask(usize::MAX, request, true).await.map_err(|e| e.to_string())?;
     Ok(reply.bytes.0)
 }

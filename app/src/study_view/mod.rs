@@ -70,7 +70,7 @@ impl View {
     pub async fn open(
         canvas: &web_sys::HtmlCanvasElement,
         header: &StudyHeader,
-        slices: &[RgbImage],
+        slices: &[&RgbImage],
         mask: &[u8],
         mut moved: impl FnMut([usize; 3]) + 'static,
         mut stroke: impl FnMut() + 'static,
