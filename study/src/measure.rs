@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::diameters::Bidimensional;
+use crate::diameters::{Bidimensional, max_diameter};
 use crate::volume::Volume;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -84,70 +84,6 @@ pub fn summarize(volume: &Volume, masks: &[&[u8]]) -> Summary {
     }
 }
 
-/// The longest distance between two points of the tumor pixels' area (their corners), with
-/// pixels `scale` wide and high.
-pub fn max_diameter(mask: &[u8], width: usize, height: usize, scale: [f64; 2]) -> f64 {
-    max_diameter_points(mask, width, height, scale).map_or(0.0, |(_, _, d)| d)
-}
-
-/// [`max_diameter`] with its end points, in pixel coordinates (corners at whole numbers).
-pub fn max_diameter_points(mask: &[u8], width: usize, height: usize, scale: [f64; 2]) -> Option<([f64; 2], [f64; 2], f64)> {
-    let mut corners = Vec::new();
-    for y in 0..height {
-        for x in 0..width {
-            if mask[y * width + x] == 0 {
-                continue;
-            }
-            // Interior pixels cannot add hull points; only edge pixels contribute corners.
-            let tumor = |dx: isize, dy: isize| {
-                let (nx, ny) = (x as isize + dx, y as isize + dy);
-                nx >= 0 && ny >= 0 && (nx as usize) < width && (ny as usize) < height && mask[ny as usize * width + nx as usize] != 0
-            };
-            if tumor(-1, 0) && tumor(1, 0) && tumor(0, -1) && tumor(0, 1) {
-                continue;
-            }
-            for (cx, cy) in [(0, 0), (1, 0), (0, 1), (1, 1)] {
-                corners.push(((x + cx) as f64 * scale[0], (y + cy) as f64 * scale[1]));
-            }
-        }
-    }
-    let hull = convex_hull(corners);
-    let mut best: Option<([f64; 2], [f64; 2], f64)> = None;
-    for (i, a) in hull.iter().enumerate() {
-        for b in &hull[i + 1..] {
-            let d = ((a.0 - b.0).powi(2) + (a.1 - b.1).powi(2)).sqrt();
-            if best.is_none_or(|(_, _, e)| d > e) {
-                best = Some(([a.0 / scale[0], a.1 / scale[1]], [b.0 / scale[0], b.1 / scale[1]], d));
-            }
-        }
-    }
-    best
-}
-
-/// Andrew's monotone chain.
-fn convex_hull(mut points: Vec<(f64, f64)>) -> Vec<(f64, f64)> {
-    points.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
-    points.dedup();
-    if points.len() < 3 {
-        return points;
-    }
-    let turn = |o: (f64, f64), a: (f64, f64), b: (f64, f64)| (a.0 - o.0) * (b.1 - o.1) - (a.1 - o.1) * (b.0 - o.0);
-    let mut hull: Vec<(f64, f64)> = Vec::with_capacity(points.len() * 2);
-    for pass in 0..2 {
-        let start = hull.len();
-        let iter: Box<dyn Iterator<Item = &(f64, f64)>> =
-            if pass == 0 { Box::new(points.iter()) } else { Box::new(points.iter().rev()) };
-        for &p in iter {
-            while hull.len() >= start + 2 && turn(hull[hull.len() - 2], hull[hull.len() - 1], p) <= 0.0 {
-                hull.pop();
-            }
-            hull.push(p);
-        }
-        hull.pop();
-    }
-    hull
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,19 +100,6 @@ mod tests {
             notes: Vec::new(),
             origin: Origin::Dicom(Box::default()),
         }
-    }
-
-    #[test]
-    fn rectangle_diameter_is_its_diagonal() {
-        let (w, h) = (20, 10);
-        let mut m = vec![0u8; w * h];
-        for y in 2..5 {
-            for x in 3..7 {
-                m[y * w + x] = 1;
-            }
-        }
-        // 4 x 3 pixels of 0.5 x 2 mm: 2 mm by 6 mm.
-        assert!((max_diameter(&m, w, h, [0.5, 2.0]) - 40f64.sqrt()).abs() < 1e-9);
     }
 
     #[test]

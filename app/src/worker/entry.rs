@@ -16,9 +16,8 @@ use wasm_bindgen::prelude::*;
 
 use super::protocol::{
     Assemble, AssembleReply, Export, ExportFormat, ExportReply, Infer, InferReply, Measure, MeasureReply, Read, ReadReply, ReadStudy, Request,
-    get_f64, set,
 };
-use super::wire::{Bytes, Floats, JsPixels, Pixels, pack, unpack};
+use super::wire::{Bytes, Floats, JsPixels, Pixels, get_f64, pack, set, unpack};
 use crate::browser;
 use crate::inference::{DeviceRequest, Engine};
 

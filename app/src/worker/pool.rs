@@ -10,8 +10,8 @@ use futures::channel::oneshot;
 use wasm_bindgen::prelude::*;
 use web_sys::{MessageEvent, Worker, WorkerOptions, WorkerType};
 
-use super::protocol::{Ask, Request, get, get_f64, get_string, set};
-use super::wire::{pack, unpack};
+use super::protocol::{Ask, Request};
+use super::wire::{get, get_f64, get_string, pack, set, unpack};
 use crate::inference::DeviceRequest;
 
 /// The worker script, copied next to the page by trunk.

@@ -6,10 +6,8 @@
 use brainseg_core::postprocess::PostProcess;
 use brainseg_pipeline::StudyHeader;
 use brainseg_study::Summary;
-use js_sys::{Object, Reflect};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use wasm_bindgen::JsValue;
 
 use super::wire::{Bytes, FileRef, Floats, JsPixels, Pixels, Stack};
 
@@ -143,19 +141,3 @@ pub struct ExportReply {
     pub bytes: Bytes,
 }
 ask!(Export => ExportReply);
-
-pub fn set(object: &Object, key: &str, value: impl Into<JsValue>) {
-    let _ = Reflect::set(object, &JsValue::from_str(key), &value.into());
-}
-
-pub fn get(object: &JsValue, key: &str) -> JsValue {
-    Reflect::get(object, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
-}
-
-pub fn get_f64(object: &JsValue, key: &str) -> Option<f64> {
-    get(object, key).as_f64()
-}
-
-pub fn get_string(object: &JsValue, key: &str) -> Option<String> {
-    get(object, key).as_string()
-}

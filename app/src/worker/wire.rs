@@ -8,18 +8,34 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use image::{GrayImage, RgbImage};
-use js_sys::{Array, Float32Array, Object, Uint8Array};
+use js_sys::{Array, Float32Array, Object, Reflect, Uint8Array};
 use serde::de::{DeserializeOwned, Error as _};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use wasm_bindgen::{JsCast, JsValue};
 
-use super::protocol::{get, get_string, set};
 
 thread_local! {
     /// What the value being packed put beside its JSON, and whether to transfer it.
     static OUT: RefCell<Vec<(JsValue, bool)>> = const { RefCell::new(Vec::new()) };
     /// The buffers of the message being unpacked; each is taken once.
     static IN: RefCell<Vec<Option<JsValue>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A property of a plain JS object (messages, and what workers post besides them).
+pub fn set(object: &Object, key: &str, value: impl Into<JsValue>) {
+    let _ = Reflect::set(object, &JsValue::from_str(key), &value.into());
+}
+
+pub fn get(object: &JsValue, key: &str) -> JsValue {
+    Reflect::get(object, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+}
+
+pub fn get_f64(object: &JsValue, key: &str) -> Option<f64> {
+    get(object, key).as_f64()
+}
+
+pub fn get_string(object: &JsValue, key: &str) -> Option<String> {
+    get(object, key).as_string()
 }
 
 fn stash(value: JsValue, transfer: bool) -> u32 {
