@@ -17,20 +17,22 @@ for key, rs in groups.items():
                     for m, _, _ in metrics}
     medians[key]["rounds"] = len(rs)
     medians[key]["size"] = rs[0]["size"]
-print(f"{'model':<10} {'runtime':<28} {'size':>4} " + " ".join(f"{label:>16}" for _, label, _ in metrics) + "  rounds")
+print(f"{'model':<10} {'runtime':<48} {'size':>4} " + " ".join(f"{label:>16}" for _, label, _ in metrics) + "  rounds")
 for (model, _, runtime), m in sorted(medians.items()):
-    print(f"{model:<10} {runtime[:28]:<28} {m['size']:>4} " + " ".join(f"{m[k]:>16.2f}" for k, _, _ in metrics) + f"  {m['rounds']}")
+    print(f"{model:<10} {runtime[:48]:<48} {m['size']:>4} " + " ".join(f"{m[k]:>16.2f}" for k, _, _ in metrics) + f"  {m['rounds']}")
 print()
 print("brainseg/PyTorch speed (>1: brainseg faster)")
 for model in sorted({k[0] for k in medians}):
     b = next((m for k, m in medians.items() if k[0] == model and k[1] == "brainseg"), None)
-    t = next((m for k, m in medians.items() if k[0] == model and k[1] == "pytorch"), None)
-    if not (b and t):
-        continue
-    parts = []
-    for key, label, higher_better in metrics:
-        if higher_better is None:
+    # One line per PyTorch mode (default, channels-last, bf16 autocast).
+    for (_, _, runtime), t in sorted((k, m) for k, m in medians.items() if k[0] == model and k[1] == "pytorch"):
+        if not b:
             continue
-        ratio = b[key] / t[key] if higher_better else t[key] / b[key]
-        parts.append(f"{label} {ratio:.2f}x")
-    print(f"  {model:<10} " + ", ".join(parts))
+        parts = []
+        for key, label, higher_better in metrics:
+            if higher_better is None:
+                continue
+            ratio = b[key] / t[key] if higher_better else t[key] / b[key]
+            parts.append(f"{label} {ratio:.2f}x")
+        mode = runtime.split(" ", 2)[2] if runtime.count(" ") >= 2 else "default"
+        print(f"  {model:<10} vs {mode:<28} " + ", ".join(parts))

@@ -107,6 +107,9 @@ def main():
     ap.add_argument("weights")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--onnx")
+    # What a PyTorch user picks on a CPU: the default (fp32, NCHW), channels-last fp32, or
+    # bf16 autocast with channels-last (oneDNN's bf16 matrix products: AMX, AVX512-BF16).
+    ap.add_argument("--mode", choices=["fp32", "channels-last", "bf16"], default="fp32")
     args = ap.parse_args()
     torch.set_num_threads(torch.get_num_threads())
     model, cfg, probe_in, probe_out = load(args.weights)
@@ -119,26 +122,34 @@ def main():
         torch.onnx.export(model, probe_in, args.onnx, input_names=["image"], output_names=["logits"],
                           dynamic_axes={"image": {0: "batch"}, "logits": {0: "batch"}}, dynamo=False)
     s = cfg["input_size"]
-    result = {"runtime": f"pytorch {torch.__version__}", "threads": torch.get_num_threads(), "size": s, "probe_max_diff": diff}
+    label = {"fp32": "", "channels-last": " channels-last", "bf16": " bf16 autocast channels-last"}[args.mode]
+    result = {"runtime": f"pytorch {torch.__version__}{label}", "threads": torch.get_num_threads(), "size": s, "probe_max_diff": diff}
+    layout = torch.channels_last if args.mode != "fp32" else torch.contiguous_format
+    model = model.to(memory_format=layout)
+    autocast = lambda: torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.mode == "bf16")  # noqa: E731
     with torch.inference_mode():
         for batch in (1, 8):
-            x = torch.randn(batch, 3, s, s)
-            model(x)  # warm-up
+            x = torch.randn(batch, 3, s, s).contiguous(memory_format=layout)
+            with autocast():
+                model(x)  # warm-up
             times = []
             for _ in range(args.rounds):
                 t = time.perf_counter()
-                model(x)
+                with autocast():
+                    model(x)
                 times.append((time.perf_counter() - t) * 1000 / batch)
             result[f"infer_ms_b{batch}"] = statistics.median(times)
     model.train()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
     for batch in (4, 8):
-        x, y = torch.randn(batch, 3, s, s), (torch.rand(batch, 1, s, s) < 0.05).float()
+        x, y = torch.randn(batch, 3, s, s).contiguous(memory_format=layout), (torch.rand(batch, 1, s, s) < 0.05).float()
         rates = []
         for i in range(args.rounds + 1):
             t = time.perf_counter()
             opt.zero_grad()
-            loss_fn(model(x), y).backward()
+            with autocast():
+                loss = loss_fn(model(x).float(), y)
+            loss.backward()
             opt.step()
             if i > 0:
                 rates.append(batch / (time.perf_counter() - t))
