@@ -77,10 +77,12 @@ try {
   report(profile);
   if (VIEW) {
     await page.evaluate(() => (globalThis.longTasks = []));
+    await cdp.send('Profiler.start');
     const open = Date.now();
     await page.click('[data-testid=view-study]');
     await page.waitForFunction(() => /Slice \d+ of/.test(document.querySelector('[data-testid=viewer-slice]')?.textContent ?? ''), null, { timeout: 600_000, polling: 250 });
     console.log(`viewer: open after ${Date.now() - open} ms; long tasks (ms): ${JSON.stringify(await page.evaluate(() => globalThis.longTasks))}`);
+    report((await cdp.send('Profiler.stop')).profile);
     if (LAYOUT) await page.click(`[data-testid=${LAYOUT}]`);
     await page.waitForTimeout(2000);
     await page.evaluate(() => (globalThis.longTasks = []));
