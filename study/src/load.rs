@@ -40,11 +40,6 @@ fn has_dicom_extension(name: &str) -> bool {
     [".dcm", ".dicom", ".ima"].iter().any(|e| lower.ends_with(e))
 }
 
-/// Whether the name alone says scan (NIfTI, DICOM or zip extension); other names need [`kind`].
-pub fn has_scan_extension(name: &str) -> bool {
-    nifti::has_extension(name) || has_dicom_extension(name) || zip::is_zip(name, &[])
-}
-
 /// What a file is, from its name and first bytes (132 are enough).
 pub fn kind(name: &str, head: &[u8]) -> Kind {
     if nifti::has_extension(name) {

@@ -13,7 +13,7 @@ use image::RgbImage;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::{RuntimeStore, meta, next_id, pool, watch};
+use super::{RuntimeStore, ask, meta, next_id, watch};
 use crate::files::Picked;
 use crate::state::{AppState, Segmented, SliceEntry, SliceStatus, StudyEntry};
 use crate::browser;
@@ -64,11 +64,7 @@ async fn read(state: AppState, rt: RuntimeStore, mut files: Vec<ReadFile>) {
     state.reading.update(|n| *n += count);
     let mut crashed = Vec::new();
     let reply = loop {
-        let result = match pool(rt) {
-            Ok(pool) => pool.ask(usize::MAX, Read { files: files.clone() }, false).await,
-            Err(e) => Err(JobError::NoWorkers(e)),
-        };
-        match result {
+        match ask(rt, usize::MAX, Read { files: files.clone() }, false).await {
             Err(JobError::Crashed { why, file: Some(file) }) if files.iter().any(|f| f.path == file) => {
                 crashed.push((file.clone(), JobError::Crashed { why, file: None }.to_string()));
                 files.retain(|f| f.path != file);
@@ -146,11 +142,7 @@ async fn infer(rt: RuntimeStore, id: usize, volume: Arc<Vec<RgbImage>>, z: usize
     let context = meta.config.context();
     let (lo, hi) = (z.saturating_sub(context), (z + context).min(volume.len() - 1));
     let request = Infer { stack: Stack::Shared(volume, lo..hi + 1), z: z - lo, post };
-    let reply = match pool(rt) {
-        Ok(pool) => pool.ask(id, request, false).await,
-        Err(e) => Err(JobError::NoWorkers(e)),
-    };
-    let reply = match reply {
+    let reply = match ask(rt, id, request, false).await {
         Ok(reply) => reply,
         Err(JobError::Cancelled) => return SliceStatus::Cancelled,
         Err(e) => return SliceStatus::Failed(e.to_string()),

@@ -24,7 +24,7 @@ pub use study::{export, measure_edits, watch};
 
 use crate::browser;
 use crate::state::{AppState, EngineStatus};
-use crate::worker::{Pool, page_wasm, start};
+use crate::worker::{Ask, JobError, Pool, page_wasm, start};
 
 /// The page's non-`Send` half: the worker pool and the model's header.
 #[derive(Default)]
@@ -95,6 +95,11 @@ fn expose_test_hooks(pool: &Pool) {
 
 fn pool(rt: RuntimeStore) -> Result<Pool, String> {
     rt.with_value(|r| r.pool.clone()).ok_or_else(|| "the page has no workers".to_string())
+}
+
+/// [`Pool::ask`] on the page's pool (`first`: ahead of the waiting slices).
+async fn ask<A: Ask>(rt: RuntimeStore, tag: usize, request: A, first: bool) -> Result<A::Reply, JobError> {
+    pool(rt).map_err(JobError::NoWorkers)?.ask(tag, request, first).await
 }
 
 /// The model's header, once a worker has loaded it.

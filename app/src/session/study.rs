@@ -6,7 +6,7 @@ use brainseg_pipeline::StudyResult;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::{RuntimeStore, pool};
+use super::{RuntimeStore, ask};
 use crate::state::{AppState, StudyEntry};
 use crate::worker::{Assemble, Export, ExportFormat, Floats, Measure, Pixels};
 
@@ -28,14 +28,10 @@ pub fn watch(state: AppState, rt: RuntimeStore, study: StudyEntry) {
             let study = study.clone();
             spawn_local(async move {
                 let request = Assemble { header: (*study.header).clone(), probabilities: probabilities.into_iter().map(Floats).collect(), post };
-                let reply = match pool(rt) {
-                    Ok(pool) => pool.ask(usize::MAX, request, true).await.map_err(|e| e.to_string()),
-                    Err(e) => Err(e),
-                };
-                let result = reply.and_then(|r| {
-                    let masks = r.masks.into_iter().map(Pixels::into_gray).collect::<Result<Vec<_>, _>>()?;
-                    Ok(StudyResult { masks, summary: r.summary })
-                });
+                let result = ask(rt, usize::MAX, request, true)
+                    .await
+                    .map_err(|e| e.to_string())
+                    .and_then(|r| Ok(StudyResult { masks: Pixels::into_grays(r.masks)?, summary: r.summary }));
                 study.set_result(post, result);
                 asked.set_value(None);
             });
@@ -54,11 +50,7 @@ pub fn measure_edits(rt: RuntimeStore, study: StudyEntry, post: PostProcess) {
         let version = study.edit_state.with_untracked(|s| s.version);
         let Some(masks) = untrack(|| study.masks(&post)) else { return };
         let request = Measure { header: (*study.header).clone(), masks: masks.slices().iter().map(Pixels::gray).collect() };
-        let reply = match pool(rt) {
-            Ok(pool) => pool.ask(usize::MAX, request, true).await.map_err(|e| e.to_string()),
-            Err(e) => Err(e),
-        };
-        match reply {
+        match ask(rt, usize::MAX, request, true).await {
             Ok(r) => study.set_edited_summary(version, r.summary),
             Err(e) => web_sys::console::warn_1(&format!("measuring the edited mask failed: {e}").into()),
         }
@@ -70,6 +62,6 @@ pub fn measure_edits(rt: RuntimeStore, study: StudyEntry, post: PostProcess) {
 pub async fn export(rt: RuntimeStore, study: &StudyEntry, post: &PostProcess, format: ExportFormat) -> Result<Vec<u8>, String> {
     let masks = untrack(|| study.masks(post)).ok_or("the study is not assembled yet")?;
     let request = Export { header: (*study.header).clone(), masks: masks.slices().iter().map(Pixels::gray).collect(), format };
-    let reply = pool(rt)?.ask(usize::MAX, request, true).await.map_err(|e| e.to_string())?;
+    let reply = ask(rt, usize::MAX, request, true).await.map_err(|e| e.to_string())?;
     Ok(reply.bytes.0)
 }

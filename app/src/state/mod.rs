@@ -1,7 +1,7 @@
 //! What the page knows, shared by its components through context.
 //!
 //! Only `Send` data lives here (images, predictions, text); browser handles and the model stay
-//! in [`crate::pipeline`]'s local storage.
+//! in [`crate::session`]'s local storage.
 
 mod study;
 
@@ -59,7 +59,7 @@ impl Segmented {
     }
 
     /// The mask at the input's size under `post`, without re-running the network (the slice
-    /// alone: a study's 3D step is [`StudyEntry::ready_masks`]).
+    /// alone: a study's 3D step is [`StudyEntry::slice_mask`]).
     pub fn mask(&self, post: &PostProcess) -> GrayImage {
         if self.made_with(post) {
             return self.prediction.mask.clone();

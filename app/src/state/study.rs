@@ -81,9 +81,9 @@ impl StudyEntry {
     pub fn edit<R>(&self, post: &PostProcess, f: impl FnOnce(&mut EditedMask) -> R) -> Option<R> {
         let mut edits = self.edits.lock().unwrap_or_else(|e| e.into_inner());
         if edits.is_none() {
-            let masks = untrack(|| self.ready(post))?.masks.clone();
+            let result = untrack(|| self.ready(post))?;
             let [w, h, d] = self.header.geometry.dims;
-            let flat: Vec<u8> = masks.iter().flat_map(|m| m.as_raw().iter().copied()).collect();
+            let flat: Vec<u8> = result.masks.iter().flat_map(|m| m.as_raw().iter().copied()).collect();
             if flat.len() != w * h * d {
                 return None;
             }
@@ -103,19 +103,13 @@ impl StudyEntry {
         self.edit_state.update(|s| *s = EditState { version: s.version + 1, ..EditState::default() });
     }
 
-    /// The corrected mask (display order, 1 = tumor) while an edit is in effect.
-    pub fn edited_mask(&self) -> Option<Vec<u8>> {
-        let edits = self.edits.lock().unwrap_or_else(|e| e.into_inner());
-        edits.as_ref().filter(|e| e.is_edited()).map(|e| e.mask().to_vec())
-    }
-
     /// The masks the study's figures and downloads follow (tracked): the reader's once edited,
     /// else the model's under `post` (shared with the study's result, not copied).
     pub fn masks(&self, post: &PostProcess) -> Option<Masks> {
         if self.edit_state.with(|s| s.edited) {
             let [w, h, _] = self.header.geometry.dims;
-            let mask = self.edited_mask()?;
-            let slices = mask.chunks(w * h).map(|s| GrayImage::from_raw(w as u32, h as u32, s.iter().map(|&v| v * 255).collect()));
+            let edits = self.edits.lock().unwrap_or_else(|e| e.into_inner());
+            let slices = edits.as_ref()?.slices().into_iter().map(|s| GrayImage::from_raw(w as u32, h as u32, s));
             return slices.collect::<Option<Vec<_>>>().map(|m| Masks::Edited(Arc::new(m)));
         }
         self.ready(post).map(Masks::Model)

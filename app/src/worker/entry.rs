@@ -168,12 +168,12 @@ fn assemble(job: Assemble) -> Result<AssembleReply, String> {
 }
 
 fn measure(job: Measure) -> Result<MeasureReply, String> {
-    let masks = job.masks.into_iter().map(Pixels::into_gray).collect::<Result<Vec<_>, _>>()?;
+    let masks = Pixels::into_grays(job.masks)?;
     Ok(MeasureReply { summary: brainseg_pipeline::measure(&job.header, &masks) })
 }
 
 fn export(job: Export) -> Result<ExportReply, String> {
-    let masks = job.masks.into_iter().map(Pixels::into_gray).collect::<Result<Vec<_>, _>>()?;
+    let masks = Pixels::into_grays(job.masks)?;
     let bytes = match job.format {
         ExportFormat::Nifti => exports::nifti(&job.header, &masks).map_err(|e| e.to_string())?,
         ExportFormat::Seg { model_sha256, uid_seed, unix_seconds, edited } => {

@@ -13,6 +13,6 @@ mod start;
 mod wire;
 
 pub use pool::{JobError, Pool, page_wasm};
-pub use protocol::{Assemble, Export, ExportFormat, Infer, Measure, Read, ReadFile, ReadReply, ReadStudy};
+pub use protocol::{Ask, Assemble, Export, ExportFormat, Infer, Measure, Read, ReadFile, ReadReply, ReadStudy};
 pub use start::start;
 pub use wire::{FileRef, Floats, JsPixels, Pixels, Stack};

@@ -185,6 +185,11 @@ impl Pixels {
         let (w, h) = (self.width, self.height);
         GrayImage::from_raw(w, h, self.bytes.0).ok_or_else(|| format!("pixels do not fill a {w}x{h} mask"))
     }
+
+    /// A study's masks, in slice order, as they travelled.
+    pub fn into_grays(masks: Vec<Pixels>) -> Result<Vec<GrayImage>, String> {
+        masks.into_iter().map(Pixels::into_gray).collect()
+    }
 }
 
 /// The slices a model needs for one slice of a volume: on the page a window of the study's
