@@ -171,10 +171,16 @@ impl StudyEntry {
         self.result.set(Some((post, result.map(Arc::new))));
     }
 
-    /// The mask of one of its slices under `post` with the 3D step, once the study is assembled
-    /// (tracked).
+    /// The mask of one of its slices as the study's figures see it (tracked): the reader's once
+    /// edited, else the model's under `post` with the 3D step, once the study is assembled.
     pub fn slice_mask(&self, id: usize, post: &PostProcess) -> Option<GrayImage> {
         let k = self.slice_ids.iter().position(|&i| i == id)?;
+        if self.edit_state.with(|s| s.edited) {
+            let [w, h, _] = self.header.geometry.dims;
+            let edits = self.edits.lock().unwrap_or_else(|e| e.into_inner());
+            let slice = edits.as_ref()?.mask().get(k * w * h..(k + 1) * w * h)?.iter().map(|&v| v * 255).collect();
+            return GrayImage::from_raw(w as u32, h as u32, slice);
+        }
         self.ready(post).and_then(|r| r.masks.get(k).cloned())
     }
 
